@@ -1,0 +1,28 @@
+// CPU SliceUpdate: take over (or copy) the destination, then write the region.
+#include "libcore/backend/cpu/cpu_util.h"
+#include "libcore/ops/slice_update_primitive.h"
+
+namespace lamina::core {
+
+void SliceUpdate::eval_cpu(const std::vector<Array>& inputs, Array& out) {
+  const Array& dst = inputs[0];
+  const Array& upd = inputs[1];
+  if (cpu::can_donate(dst, out)) {
+    out.set_data(dst.buffer(), dst.offset(), row_major_strides(out.shape()));
+  } else {
+    out.allocate();
+    cpu::copy_convert(dst, out);
+  }
+  if (upd.size() == 0) return;
+  int64_t offset = 0;
+  Strides strides(out.ndim());
+  for (int i = 0; i < out.ndim(); ++i) {
+    offset += start_[i] * out.strides()[i];
+    strides[i] = out.strides()[i] * step_[i];
+  }
+  Array region = Array::from_buffer(out.buffer(), out.offset() + offset * out.itemsize(),
+                                    upd.shape(), strides, out.dtype());
+  cpu::copy_convert(upd, region);
+}
+
+}  // namespace lamina::core

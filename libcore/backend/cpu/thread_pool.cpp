@@ -1,0 +1,143 @@
+// A fixed pool of worker threads; parallel_for hands each worker one chunk and the caller
+// runs the first chunk itself, then waits for the rest.
+#include "libcore/backend/cpu/thread_pool.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace lamina::core::cpu {
+
+namespace {
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(int n) { resize(n); }
+  ~ThreadPool() { stop(); }
+
+  int size() const { return static_cast<int>(workers_.size()) + 1; }
+
+  void resize(int n) {
+    stop();
+    stopping_ = false;
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this] { loop(); });
+  }
+
+  void run(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+    int64_t max_chunks = std::max<int64_t>(1, n / std::max<int64_t>(grain, 1));
+    int chunks = static_cast<int>(std::min<int64_t>(size(), max_chunks));
+    if (chunks <= 1 || in_worker_) {
+      fn(0, n);
+      return;
+    }
+    std::unique_lock<std::mutex> call_lock(call_mutex_);  // one parallel region at a time
+    int64_t per = (n + chunks - 1) / chunks;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      fn_ = &fn;
+      pending_ = chunks - 1;
+      error_ = nullptr;
+      for (int c = 1; c < chunks; ++c) {
+        tasks_.push_back({c * per, std::min(n, (c + 1) * per)});
+      }
+    }
+    cv_.notify_all();
+    try {
+      fn(0, std::min(n, per));
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!error_) error_ = std::current_exception();
+    }
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_cv_.wait(lock, [this] { return pending_ == 0; });
+    fn_ = nullptr;
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  struct Task {
+    int64_t begin, end;
+  };
+
+  void loop() {
+    in_worker_ = true;
+    for (;;) {
+      Task task;
+      const std::function<void(int64_t, int64_t)>* fn;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+        if (stopping_) return;
+        task = tasks_.back();
+        tasks_.pop_back();
+        fn = fn_;
+      }
+      try {
+        (*fn)(task.begin, task.end);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!error_) error_ = std::current_exception();
+      }
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (--pending_ == 0) done_cv_.notify_one();
+      }
+    }
+  }
+
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& w : workers_) w.join();
+    workers_.clear();
+  }
+
+  std::vector<std::thread> workers_;
+  std::mutex mutex_, call_mutex_;
+  std::condition_variable cv_, done_cv_;
+  std::vector<Task> tasks_;
+  const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
+  int pending_ = 0;
+  bool stopping_ = false;
+  std::exception_ptr error_;
+  static thread_local bool in_worker_;
+};
+
+thread_local bool ThreadPool::in_worker_ = false;
+
+int default_threads() {
+  if (const char* env = std::getenv("LAMINA_NUM_THREADS")) {
+    int n = std::atoi(env);
+    if (n > 0) return n;
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+ThreadPool& pool() {
+  static ThreadPool p(default_threads());
+  return p;
+}
+
+}  // namespace
+
+int num_threads() { return pool().size(); }
+
+void set_num_threads(int n) { pool().resize(std::max(1, n)); }
+
+void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  if (n <= 0) return;
+  if (n < 2 * grain) {
+    fn(0, n);
+    return;
+  }
+  pool().run(n, grain, fn);
+}
+
+}  // namespace lamina::core::cpu

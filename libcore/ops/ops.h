@@ -1,0 +1,11 @@
+// The op API model code calls: include this one header.
+#pragma once
+
+#include "libcore/array/array.h"
+#include "libcore/ops/creation.h"
+#include "libcore/ops/elementwise.h"
+#include "libcore/ops/reduce.h"
+#include "libcore/ops/slice_update.h"
+#include "libcore/ops/views.h"
+#include "libcore/transforms/eval.h"
+#include "libcore/transforms/vjp.h"

@@ -1,0 +1,134 @@
+// The eval scheduler. Nodes run in topological order; after a node has run it is detached
+// from its inputs, so an intermediate's buffer is released the moment its last consumer
+// has run (unless the caller still holds a handle to it).
+#include "libcore/transforms/eval.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "libcore/ops/primitive.h"
+
+namespace lamina::core {
+
+namespace {
+
+std::atomic<uint64_t> g_evaluated{0};
+
+// Returns unevaluated nodes reachable from `arrays`, inputs before consumers.
+std::vector<Array> topological_order(const std::vector<Array>& arrays) {
+  std::vector<Array> order;
+  std::unordered_set<ArrayNode*> visited;
+  struct Frame {
+    Array array;
+    size_t next_input;
+  };
+  std::vector<Frame> stack;
+  for (const auto& root : arrays) {
+    if (!root.valid() || root.is_evaluated() || visited.count(root.id())) continue;
+    stack.push_back({root, 0});
+    visited.insert(root.id());
+    while (!stack.empty()) {
+      Frame& f = stack.back();
+      const auto& inputs = f.array.inputs();
+      if (f.next_input < inputs.size()) {
+        const Array& in = inputs[f.next_input++];
+        if (!in.is_evaluated() && !visited.count(in.id())) {
+          visited.insert(in.id());
+          stack.push_back({in, 0});
+        }
+        continue;
+      }
+      order.push_back(std::move(f.array));
+      stack.pop_back();
+    }
+  }
+  return order;
+}
+
+const char* dump_target() {
+  static const char* target = std::getenv("LAMINA_DUMP_GRAPH");
+  return target;
+}
+
+}  // namespace
+
+void eval(const std::vector<Array>& arrays) {
+  std::vector<Array> order = topological_order(arrays);
+  if (order.empty()) return;
+  if (const char* target = dump_target(); target && *target) {
+    if (std::string(target) == "1" || std::string(target) == "stderr") {
+      print_graph(std::cerr, arrays);
+    } else {
+      std::ofstream f(target, std::ios::app);
+      print_graph(f, arrays);
+    }
+  }
+  for (auto& node : order) {
+    if (!node.primitive()) throw Error("eval: unevaluated array without a primitive");
+    std::vector<Array> inputs = node.inputs();
+    for (const auto& in : inputs) {
+      if (!in.is_evaluated()) throw Error("eval: input not evaluated (graph corrupted)");
+    }
+    // Let the kernel see which inputs it may donate: drop our extra handles first.
+    auto primitive = node.primitive();
+    node.detach();
+    eval_primitive(*primitive, inputs, node);
+    inputs.clear();
+    node = Array();  // release our handle; consumers keep theirs
+    g_evaluated.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+uint64_t evaluated_node_count() { return g_evaluated.load(); }
+
+void print_graph(std::ostream& os, const std::vector<Array>& arrays) {
+  std::unordered_map<ArrayNode*, int> ids;
+  std::vector<Array> nodes;
+  // Collect every node (evaluated ones are printed as constants).
+  std::vector<Array> stack(arrays.begin(), arrays.end());
+  std::vector<Array> post;
+  std::unordered_set<ArrayNode*> seen;
+  struct Frame {
+    Array a;
+    size_t i;
+  };
+  std::vector<Frame> st;
+  for (const auto& r : arrays) {
+    if (!r.valid() || seen.count(r.id())) continue;
+    seen.insert(r.id());
+    st.push_back({r, 0});
+    while (!st.empty()) {
+      auto& f = st.back();
+      if (f.i < f.a.inputs().size()) {
+        const Array& in = f.a.inputs()[f.i++];
+        if (!seen.count(in.id())) {
+          seen.insert(in.id());
+          st.push_back({in, 0});
+        }
+        continue;
+      }
+      post.push_back(f.a);
+      st.pop_back();
+    }
+  }
+  for (const auto& a : post) ids[a.id()] = static_cast<int>(ids.size());
+  for (const auto& a : post) {
+    os << "%" << ids[a.id()] << " = ";
+    if (a.primitive()) {
+      a.primitive()->print(os);
+    } else {
+      os << (a.is_evaluated() ? "Constant" : "Leaf");
+    }
+    os << "(";
+    for (size_t i = 0; i < a.inputs().size(); ++i) {
+      os << (i ? ", " : "") << "%" << ids[a.inputs()[i].id()];
+    }
+    os << ") : " << dtype_name(a.dtype()) << shape_string(a.shape()) << "\n";
+  }
+}
+
+}  // namespace lamina::core

@@ -1,0 +1,21 @@
+// eval: runs the lazy graph behind a set of arrays.
+#pragma once
+
+#include <ostream>
+#include <vector>
+
+#include "libcore/array/array.h"
+
+namespace lamina::core {
+
+// Evaluates the arrays: runs every unevaluated node they depend on, in topological order,
+// freeing each intermediate as soon as its last consumer has run.
+void eval(const std::vector<Array>& arrays);
+
+// Writes the graph behind `arrays` (one line per node: id, primitive, shape, dtype, inputs).
+void print_graph(std::ostream& os, const std::vector<Array>& arrays);
+
+// Number of nodes evaluated since start (for tests and benchmarks).
+uint64_t evaluated_node_count();
+
+}  // namespace lamina::core
