@@ -8,6 +8,19 @@
 
 namespace lamina::core {
 
+ArrayNode::~ArrayNode() {
+  if (inputs.empty()) return;
+  std::vector<Array> stack = std::move(inputs);
+  while (!stack.empty()) {
+    Array a = std::move(stack.back());
+    stack.pop_back();
+    if (a.valid() && a.use_count() == 1) {
+      for (auto& in : a.id()->inputs) stack.push_back(std::move(in));
+      a.id()->inputs.clear();
+    }
+  }
+}
+
 Array::Array(Shape shape, Dtype dtype, std::shared_ptr<Primitive> primitive,
              std::vector<Array> inputs)
     : node_(std::make_shared<ArrayNode>()) {

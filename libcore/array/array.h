@@ -28,6 +28,11 @@ struct ArrayNode {
   std::vector<Array> inputs;             // cleared once evaluated
   std::shared_ptr<Buffer> buffer;        // set once evaluated
   size_t offset = 0;                     // bytes from buffer->data() to element 0
+  ArrayNode() = default;
+  ArrayNode(const ArrayNode&) = delete;
+  ArrayNode& operator=(const ArrayNode&) = delete;
+  // Releases the input chain iteratively: a long unevaluated graph must not recurse.
+  ~ArrayNode();
 };
 
 class Array {

@@ -93,9 +93,11 @@ struct Reducer {
   }
 };
 
-template <typename T>
-using acc_t = std::conditional_t<std::is_floating_point_v<kernels::compute_t<T>>, float,
-                                 std::conditional_t<std::is_same_v<T, bool>, int32_t, T>>;
+// Floats accumulate in float32; integers in the output type (sums of small ints widen).
+template <typename T, typename O>
+using acc_t = std::conditional_t<
+    std::is_floating_point_v<kernels::compute_t<T>> || std::is_floating_point_v<kernels::compute_t<O>>,
+    float, std::conditional_t<std::is_same_v<O, bool>, int32_t, O>>;
 
 }  // namespace
 
@@ -108,9 +110,9 @@ void Reduce::eval_cpu(const std::vector<Array>& inputs, Array& out) {
   auto inner = kernels::collapse_dims<1>(s.inner_shape, {&s.inner_strides});
   dispatch_dtype(in.dtype(), [&](auto tin) {
     using T = decltype(tin);
-    using Acc = acc_t<T>;
     dispatch_dtype(out.dtype(), [&](auto tout) {
       using O = decltype(tout);
+      using Acc = acc_t<T, O>;
       const T* src = in.data<T>();
       O* dst = out.data<O>();
       Reducer<Acc> r{type_};
@@ -135,14 +137,14 @@ void Reduce::eval_cpu(const std::vector<Array>& inputs, Array& out) {
         });
         Acc acc = r.init();
         for (auto v : partial) acc = r.combine(acc, v);
-        dst[0] = static_cast<O>(acc);
+        dst[0] = static_cast<O>(static_cast<kernels::compute_t<O>>(acc));
         return;
       }
       cpu::parallel_for(n_out, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(n_in, 1)),
                         [&](int64_t b, int64_t e) {
                           for (int64_t o = b; o < e; ++o) {
                             const T* base = src + strided_offset(o, s.outer_shape, s.outer_strides);
-                            dst[o] = static_cast<O>(reduce_range(base, 0, n_in));
+                            dst[o] = static_cast<O>(static_cast<kernels::compute_t<O>>(reduce_range(base, 0, n_in)));
                           }
                         });
     });
