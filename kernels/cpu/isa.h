@@ -1,0 +1,22 @@
+// Runtime choice of the instruction set for the hand-vectorized CPU kernels: each kernel
+// has a scalar reference path and an AVX2 (+FMA, F16C) path picked once at run time.
+#pragma once
+
+namespace lamina::kernels {
+
+enum class Isa { scalar, avx2 };
+
+// Returns the best instruction set this CPU supports. LAMINA_CPU_ISA=scalar forces the
+// scalar reference paths (for comparisons and debugging).
+Isa best_isa();
+
+}  // namespace lamina::kernels
+
+// Marks a function compiled for AVX2 + FMA + F16C; only called when best_isa() says so.
+#if defined(__x86_64__) || defined(__i386__)
+#define LAMINA_HAS_X86_KERNELS 1
+#define LAMINA_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
+#else
+#define LAMINA_HAS_X86_KERNELS 0
+#define LAMINA_TARGET_AVX2
+#endif

@@ -1,0 +1,113 @@
+// Generation loop.
+#include "libcore/generate/generator.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "libcore/ops/ops.h"
+
+namespace lamina::generate {
+
+using namespace lamina::core;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+Array token_array(const std::vector<int32_t>& ids, size_t begin, size_t end) {
+  std::vector<int32_t> chunk(ids.begin() + static_cast<std::ptrdiff_t>(begin),
+                             ids.begin() + static_cast<std::ptrdiff_t>(end));
+  return Array(chunk, {1, static_cast<int64_t>(chunk.size())}, Dtype::int32);
+}
+
+void eval_cache(std::vector<nn::KVCache>& cache) {
+  std::vector<Array> arrays;
+  for (auto& c : cache) {
+    if (c.keys().valid()) {
+      arrays.push_back(c.keys());
+      arrays.push_back(c.values());
+    }
+  }
+  eval(arrays);
+}
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+}  // namespace
+
+size_t peak_rss_bytes() {
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<size_t>(usage.ru_maxrss) * 1024;
+}
+
+Array prefill(models::Model& model, std::vector<nn::KVCache>& cache, const std::vector<int32_t>& prompt,
+              int prefill_step_size) {
+  if (prompt.empty()) throw Error("generate: the prompt is empty");
+  const size_t step = static_cast<size_t>(std::max(prefill_step_size, 1));
+  size_t pos = 0;
+  // All but the last chunk only fill the cache.
+  while (prompt.size() - pos > step) {
+    model.forward(token_array(prompt, pos, pos + step), cache);
+    eval_cache(cache);
+    pos += step;
+  }
+  Array logits = model.forward(token_array(prompt, pos, prompt.size()), cache);
+  int64_t last = logits.shape(1) - 1;
+  Array out = reshape(slice_axis(logits, 1, last, last + 1), {1, logits.shape(2)});
+  return out;
+}
+
+GenerateResult generate(models::Model& model, std::vector<nn::KVCache>& cache,
+                        const std::vector<int32_t>& prompt, const GenerateOptions& options,
+                        const TokenCallback& on_token, std::vector<int32_t> history) {
+  GenerateResult result;
+  result.prompt_tokens = static_cast<int64_t>(prompt.size());
+  Sampler sampler(options.sampler);
+  history.insert(history.end(), prompt.begin(), prompt.end());
+
+  auto start = Clock::now();
+  Array logits = prefill(model, cache, prompt, options.prefill_step_size);
+  result.finish_reason = "length";
+  if (options.max_tokens <= 0) {
+    eval_cache(cache);
+    result.prompt_seconds = seconds_since(start);
+    result.prompt_tps = static_cast<double>(prompt.size()) / std::max(result.prompt_seconds, 1e-9);
+    return result;
+  }
+  Array next = sampler.sample(logits, history);
+  next.eval();
+  result.prompt_seconds = seconds_since(start);
+  result.prompt_tps = static_cast<double>(prompt.size()) / std::max(result.prompt_seconds, 1e-9);
+
+  auto gen_start = Clock::now();
+  for (int i = 0; i < options.max_tokens; ++i) {
+    int32_t token = static_cast<int32_t>(next.item<int64_t>());
+    bool is_eos = std::find(options.eos_ids.begin(), options.eos_ids.end(), token) != options.eos_ids.end();
+    if (is_eos && !options.ignore_eos) {
+      result.finish_reason = "stop";
+      break;
+    }
+    result.tokens.push_back(token);
+    history.push_back(token);
+    bool more = i + 1 < options.max_tokens;
+    if (more) {
+      // Build the next step's graph now; it runs at next.eval() after the callback.
+      Array step_logits = model.forward(Array(std::vector<int32_t>{token}, {1, 1}, Dtype::int32), cache);
+      next = sampler.sample(reshape(step_logits, {1, step_logits.shape(2)}), history);
+    }
+    if (!on_token(token)) {
+      result.finish_reason = "interrupted";
+      break;
+    }
+    if (more) next.eval();
+  }
+  result.generation_seconds = seconds_since(gen_start);
+  result.generation_tps = static_cast<double>(result.tokens.size()) / std::max(result.generation_seconds, 1e-9);
+  return result;
+}
+
+}  // namespace lamina::generate

@@ -1,0 +1,94 @@
+// Model directory loading: config, weights, sanitize, dtype cast, build, materialise.
+#include "libcore/models/loader.h"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "libcore/io/safetensors.h"
+#include "libcore/models/registry.h"
+#include "libcore/ops/ops.h"
+
+namespace lamina::models {
+
+namespace fs = std::filesystem;
+using namespace lamina::core;
+
+namespace {
+
+nlohmann::json read_json_file(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) throw Error(path + ": cannot open");
+  try {
+    return nlohmann::json::parse(f);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": not valid JSON (" + std::string(e.what()) + ")");
+  }
+}
+
+void add_ids(const nlohmann::json& v, std::vector<int32_t>& out) {
+  auto add = [&](const nlohmann::json& x) {
+    if (x.is_number_integer()) {
+      int32_t id = x.get<int32_t>();
+      if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+    }
+  };
+  if (v.is_array()) {
+    for (const auto& x : v) add(x);
+  } else {
+    add(v);
+  }
+}
+
+}  // namespace
+
+nlohmann::json read_config(const std::string& dir) {
+  std::string path = (fs::path(dir) / "config.json").string();
+  if (!fs::exists(path)) throw Error(path + ": not found (is " + dir + " a model directory?)");
+  nlohmann::json c = read_json_file(path);
+  if (!c.is_object()) throw Error(path + ": expected a JSON object");
+  return c;
+}
+
+std::vector<int32_t> read_eos_token_ids(const std::string& dir, const nlohmann::json& config) {
+  std::vector<int32_t> ids;
+  if (config.contains("eos_token_id")) add_ids(config["eos_token_id"], ids);
+  std::string gen = (fs::path(dir) / "generation_config.json").string();
+  if (fs::exists(gen)) {
+    nlohmann::json g = read_json_file(gen);
+    if (g.is_object() && g.contains("eos_token_id")) add_ids(g["eos_token_id"], ids);
+  }
+  return ids;
+}
+
+LoadedModel load_model(const std::string& dir, const LoadOptions& options) {
+  LoadedModel loaded;
+  loaded.directory = dir;
+  loaded.config = read_config(dir);
+  std::string model_type = config_value<std::string>(loaded.config, "model_type", "");
+  if (model_type.empty()) throw Error(dir + "/config.json: missing field 'model_type'");
+  const Architecture& arch = find_architecture(model_type);
+  nn::WeightMap weights(io::load_model_weights(dir).tensors, dir);
+  arch.sanitize(loaded.config, weights);
+  if (options.dtype) {
+    for (auto& [name, a] : weights.tensors()) {
+      if (is_floating(a.dtype())) a = astype(a, *options.dtype);
+    }
+  }
+  loaded.model = arch.create(loaded.config, weights);
+  auto extra = weights.untaken();
+  if (!extra.empty()) {
+    std::cerr << "lamina: warning: " << dir << ": " << extra.size()
+              << " tensors not used by the model (first: '" << extra.front() << "')\n";
+  }
+  // Materialise cast weights once, so every forward pass reads them directly.
+  std::vector<Array> params;
+  for (auto& [name, a] : weights.tensors()) {
+    if (!a.is_evaluated()) params.push_back(a);
+  }
+  eval(params);
+  loaded.eos_token_ids = read_eos_token_ids(dir, loaded.config);
+  return loaded;
+}
+
+}  // namespace lamina::models

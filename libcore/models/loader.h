@@ -1,0 +1,35 @@
+// Loading a model directory (config.json + safetensors weights, MLX or Hugging Face
+// layout) into a ready-to-run Model.
+#pragma once
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libcore/array/dtype.h"
+#include "libcore/models/model.h"
+
+namespace lamina::models {
+
+struct LoadOptions {
+  // Cast floating weights to this dtype (default: keep the checkpoint's dtype).
+  std::optional<core::Dtype> dtype;
+};
+
+struct LoadedModel {
+  std::string directory;
+  nlohmann::json config;
+  std::unique_ptr<Model> model;
+  std::vector<int32_t> eos_token_ids;  // config.json + generation_config.json
+};
+
+// Reads <dir>/config.json; throws naming the file when missing or not JSON.
+nlohmann::json read_config(const std::string& dir);
+// Loads the model in `dir`. Weights stay memory-mapped when their dtype is kept.
+LoadedModel load_model(const std::string& dir, const LoadOptions& options = {});
+// EOS ids from config.json and generation_config.json (an int or a list in either).
+std::vector<int32_t> read_eos_token_ids(const std::string& dir, const nlohmann::json& config);
+
+}  // namespace lamina::models

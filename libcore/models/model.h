@@ -1,0 +1,77 @@
+// The model interface every architecture implements, and the config.json fields they
+// share (parsed once here so both transformers config styles are handled in one place).
+#pragma once
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libcore/array/array.h"
+#include "libcore/nn/kv_cache.h"
+#include "libcore/nn/rope.h"
+#include "libcore/nn/weights.h"
+
+namespace lamina::models {
+
+// Fields most decoder-only configs share.
+struct BaseArgs {
+  std::string model_type;
+  int64_t hidden_size = 0;
+  int64_t num_hidden_layers = 0;
+  int64_t intermediate_size = 0;
+  int64_t num_attention_heads = 0;
+  int64_t num_key_value_heads = 0;
+  int64_t head_dim = 0;
+  int64_t vocab_size = 0;
+  int64_t max_position_embeddings = 0;
+  double rms_norm_eps = 1e-6;
+  bool tie_word_embeddings = false;
+  nn::RopeConfig rope;
+};
+
+// Reads the shared fields; throws naming config.json and the field when one is missing
+// or has the wrong type.
+BaseArgs parse_base_args(const nlohmann::json& config);
+// Returns config[key] as T or `fallback` when absent/null; throws on a wrong type.
+template <typename T>
+T config_value(const nlohmann::json& config, const std::string& key, T fallback);
+
+// A decoder-only language model.
+class Model {
+ public:
+  virtual ~Model() = default;
+  // Logits [B, L, vocab] for token ids [B, L] (int32), appending to `cache` (one per layer).
+  virtual core::Array forward(const core::Array& tokens, std::vector<nn::KVCache>& cache) = 0;
+  // Number of layers that hold a KV cache.
+  virtual int num_layers() const = 0;
+  const BaseArgs& args() const { return args_; }
+  // A fresh cache per layer (max_kv_size 0: unbounded).
+  std::vector<nn::KVCache> make_cache(int64_t max_kv_size = 0) const;
+
+ protected:
+  BaseArgs args_;
+};
+
+// The hooks one architecture file provides.
+struct Architecture {
+  // Rewrites checkpoint tensors into the names/layout the model loads (drops rotary
+  // inv_freq, drops a tied lm_head...). Runs during convert and load.
+  void (*sanitize)(const nlohmann::json& config, nn::WeightMap& weights);
+  // Builds the model, taking its tensors from `weights`.
+  std::unique_ptr<Model> (*create)(const nlohmann::json& config, nn::WeightMap& weights);
+};
+
+template <typename T>
+T config_value(const nlohmann::json& config, const std::string& key, T fallback) {
+  auto it = config.find(key);
+  if (it == config.end() || it->is_null()) return fallback;
+  try {
+    return it->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw Error("config.json: field '" + key + "' has the wrong type (" + it->dump() + ")");
+  }
+}
+
+}  // namespace lamina::models

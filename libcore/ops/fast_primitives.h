@@ -1,0 +1,116 @@
+// Primitives of the fused ops in fast.h and of their fused backward passes. Optional
+// array inputs (weight, bias, freqs, offset, mask) are present in `inputs` only when the
+// flags say so, in the order the comments give.
+#pragma once
+
+#include <cstdint>
+
+#include "libcore/ops/primitive.h"
+
+namespace lamina::core {
+
+// inputs {x, [weight]} -> x's dtype and shape.
+class RmsNorm : public Primitive {
+ public:
+  RmsNorm(float eps, bool has_weight) : eps_(eps), has_weight_(has_weight) {}
+  LAMINA_PRIMITIVE(RmsNorm)
+  LAMINA_VJP
+  void print(std::ostream& os) const override;
+  float eps() const { return eps_; }
+  bool has_weight() const { return has_weight_; }
+
+ private:
+  float eps_;
+  bool has_weight_;
+};
+
+// The cotangent of rms_norm's x. inputs {x, [weight], cotangent} -> x's dtype and shape.
+class RmsNormGrad : public Primitive {
+ public:
+  RmsNormGrad(float eps, bool has_weight) : eps_(eps), has_weight_(has_weight) {}
+  LAMINA_PRIMITIVE(RmsNormGrad)
+
+ private:
+  float eps_;
+  bool has_weight_;
+};
+
+// inputs {x, [weight], [bias]} -> x's dtype and shape.
+class LayerNorm : public Primitive {
+ public:
+  LayerNorm(float eps, bool has_weight, bool has_bias)
+      : eps_(eps), has_weight_(has_weight), has_bias_(has_bias) {}
+  LAMINA_PRIMITIVE(LayerNorm)
+  LAMINA_VJP
+  void print(std::ostream& os) const override;
+
+ private:
+  float eps_;
+  bool has_weight_, has_bias_;
+};
+
+// The cotangent of layer_norm's x. inputs {x, [weight], cotangent} -> x's dtype and shape.
+class LayerNormGrad : public Primitive {
+ public:
+  LayerNormGrad(float eps, bool has_weight) : eps_(eps), has_weight_(has_weight) {}
+  LAMINA_PRIMITIVE(LayerNormGrad)
+
+ private:
+  float eps_;
+  bool has_weight_;
+};
+
+// Rotary embedding. inputs {x, [freqs], [offset]} -> x's dtype and shape. `inverse`
+// rotates by the negated angle (the vjp).
+class Rope : public Primitive {
+ public:
+  struct Params {
+    int dims = 0;
+    bool traditional = false;
+    float base = 10000.0f;  // unused with freqs
+    float scale = 1.0f;
+    int64_t offset = 0;  // unused with an offset array
+    bool has_freqs = false;
+    bool has_offset_array = false;
+    bool inverse = false;
+  };
+  explicit Rope(const Params& params) : params_(params) {}
+  LAMINA_PRIMITIVE(Rope)
+  LAMINA_VJP
+  void print(std::ostream& os) const override;
+  const Params& params() const { return params_; }
+
+ private:
+  Params params_;
+};
+
+// inputs {q, k, v, [mask]} (one dtype; mask bool or float32, already broadcast to
+// [B, Hq, Lq, Lk]) -> [B, Hq, Lq, Dv].
+class ScaledDotProductAttention : public Primitive {
+ public:
+  ScaledDotProductAttention(float scale, bool causal, bool has_mask)
+      : scale_(scale), causal_(causal), has_mask_(has_mask) {}
+  LAMINA_PRIMITIVE(ScaledDotProductAttention)
+  LAMINA_VJP
+  void print(std::ostream& os) const override;
+
+ private:
+  float scale_;
+  bool causal_, has_mask_;
+};
+
+// inputs {logits [..., V], targets [...]} -> float32 [...].
+class CrossEntropy : public Primitive {
+ public:
+  LAMINA_PRIMITIVE(CrossEntropy)
+  LAMINA_VJP
+};
+
+// The cotangent of cross_entropy's logits, cotangent * (softmax(logits) - onehot(target)).
+// inputs {logits, targets, cotangent (float32 [...])} -> logits' dtype and shape.
+class CrossEntropyGrad : public Primitive {
+ public:
+  LAMINA_PRIMITIVE(CrossEntropyGrad)
+};
+
+}  // namespace lamina::core
