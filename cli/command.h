@@ -32,3 +32,6 @@ struct CommandRegistration {
 
 #define LAMINA_COMMAND(NAME, DESCRIPTION, SETUP) \
   static ::lamina::cli::CommandRegistration lamina_command_##NAME(#NAME, DESCRIPTION, SETUP)
+// For a subcommand whose name is not an identifier (e.g. "cache-prompt").
+#define LAMINA_COMMAND_NAMED(ID, NAME, DESCRIPTION, SETUP) \
+  static ::lamina::cli::CommandRegistration lamina_command_##ID(NAME, DESCRIPTION, SETUP)

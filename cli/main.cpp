@@ -32,8 +32,16 @@ int main(int argc, char** argv) {
   }
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One line, like every other error (CLI11 would add a second "Run with --help").
+    std::cerr << "lamina: error: " << e.what() << " (see lamina --help)\n";
+    return 2;
   }
   try {
     for (auto& [sub, run] : runners) {

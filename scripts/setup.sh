@@ -9,6 +9,7 @@ packages=(
   libopenblas-dev libcli11-dev nlohmann-json3-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libpcre2-dev libutf8proc-dev
+  libvulkan-dev glslang-tools mesa-vulkan-drivers vulkan-tools
 )
 
 missing=()

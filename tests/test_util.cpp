@@ -3,8 +3,13 @@
 
 #include <unistd.h>
 
+#include <sys/wait.h>
+
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 
 namespace lamina::test {
@@ -19,6 +24,30 @@ std::string temp_dir(const std::string& name) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();
+}
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+CliResult run_lamina(const std::string& args, const std::string& scratch, const std::string& stdin_text) {
+  std::string in = scratch + "/stdin.txt", out = scratch + "/stdout.txt", err = scratch + "/stderr.txt";
+  std::ofstream(in, std::ios::binary) << stdin_text;
+  std::string command = shell_quote(LAMINA_BINARY) + " " + args + " < " + shell_quote(in) + " > " +
+                        shell_quote(out) + " 2> " + shell_quote(err);
+  int status = std::system(command.c_str());
+  CliResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_text_file(out);
+  r.err = read_text_file(err);
+  return r;
 }
 
 void expect_close(const core::Array& a, const std::vector<double>& expected, double atol,

@@ -5,6 +5,9 @@
 
 #include "libcore/ops/primitive.h"
 #include "libcore/transforms/eval.h"
+#ifdef LAMINA_HAS_VULKAN
+#include "libcore/backend/vulkan/transfer.h"
+#endif
 
 namespace lamina::core {
 
@@ -103,6 +106,12 @@ void Array::eval() const { core::eval({*this}); }
 
 void* Array::raw_data() const {
   if (!node_->buffer) throw Error("array data accessed before evaluation");
+#ifdef LAMINA_HAS_VULKAN
+  // The host reads an array that lives on a GPU: bring it back first.
+  if (node_->buffer->data() == nullptr && node_->buffer->device().type == Device::Type::vulkan) {
+    vulkan::move_to_host(*this);
+  }
+#endif
   return static_cast<char*>(node_->buffer->data()) + node_->offset;
 }
 

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "libcore/array/device.h"
+
 namespace lamina::core {
 
 // A block of memory. Either owned by the allocator (returned to its cache when the last
@@ -13,6 +15,9 @@ class Buffer {
  public:
   Buffer(void* data, size_t bytes, std::shared_ptr<const void> owner)
       : data_(data), bytes_(bytes), owner_(std::move(owner)) {}
+  // A block in a GPU's memory: no host pointer; `owner` is the backend's allocation record.
+  Buffer(Device device, size_t bytes, std::shared_ptr<const void> owner)
+      : data_(nullptr), bytes_(bytes), owner_(std::move(owner)), device_(device) {}
   ~Buffer();
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
@@ -21,11 +26,15 @@ class Buffer {
   size_t bytes() const { return bytes_; }
   // True when the allocator owns the memory (it may be reused for another array's output).
   bool owned_by_allocator() const { return owner_ == nullptr; }
+  // Where the bytes live: the CPU (host memory) or a GPU (then data() is null).
+  Device device() const { return device_; }
+  const std::shared_ptr<const void>& owner() const { return owner_; }
 
  private:
   void* data_;
   size_t bytes_;
   std::shared_ptr<const void> owner_;  // null: allocator memory
+  Device device_ = Device::cpu();
 };
 
 namespace allocator {

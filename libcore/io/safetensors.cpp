@@ -299,9 +299,11 @@ std::string json_string(const std::string& s, const std::string& path) {
   }
 }
 
-// Writes one safetensors file's bytes into `out` (not committed).
-void write_safetensors(AtomicFile& out, const NamedArrays& tensors,
-                       const std::map<std::string, std::string>& metadata) {
+// Writes one safetensors file's bytes into `out` (not committed). With `release`, each
+// handle in `tensors` is reset once its bytes are written.
+void write_safetensors(AtomicFile& out, NamedArrays& tensors,
+                       const std::map<std::string, std::string>& metadata, bool release = false,
+                       const TensorWrittenCallback& on_written = {}) {
   const std::string& path = out.target();
   // The header is assembled entry by entry: it must keep the given order, and a JSON object
   // type that does would look every key up linearly.
@@ -341,14 +343,18 @@ void write_safetensors(AtomicFile& out, const NamedArrays& tensors,
   out.write(prefix.data(), prefix.size());
   out.write(text);
   // One tensor at a time, so only one copy of a non-contiguous array is alive at once.
-  for (const auto& [name, array] : tensors) {
+  for (auto& [name, array] : tensors) {
     core::Array a = array;
+    if (release) array = core::Array();
     a.eval();
     if (!a.is_row_contiguous()) {
       a = core::contiguous(a);
       a.eval();
     }
     if (a.nbytes() > 0) out.write(a.raw_data(), a.nbytes());
+    const uint64_t bytes = a.nbytes();
+    a = core::Array();
+    if (on_written) on_written(name, bytes);
   }
 }
 
@@ -514,7 +520,8 @@ SafetensorsData load_safetensors(const std::string& path) {
 void save_safetensors(const std::string& path, const NamedArrays& tensors,
                       const std::map<std::string, std::string>& metadata) {
   AtomicFile out(path);
-  write_safetensors(out, tensors, metadata);
+  NamedArrays handles = tensors;
+  write_safetensors(out, handles, metadata);
   out.commit();
 }
 
@@ -546,6 +553,12 @@ SafetensorsData load_model_weights(const std::string& dir) {
 
 void save_sharded(const std::string& dir, const NamedArrays& tensors, uint64_t max_shard_bytes,
                   const std::map<std::string, std::string>& metadata) {
+  save_sharded_streaming(dir, tensors, max_shard_bytes, metadata);
+}
+
+void save_sharded_streaming(const std::string& dir, NamedArrays tensors, uint64_t max_shard_bytes,
+                            const std::map<std::string, std::string>& metadata,
+                            const TensorWrittenCallback& on_written) {
   if (max_shard_bytes == 0) throw Error(dir + ": the maximum shard size must be positive");
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -556,7 +569,7 @@ void save_sharded(const std::string& dir, const NamedArrays& tensors, uint64_t m
   uint64_t shard_bytes = 0;
   uint64_t total_bytes = 0;
   std::set<std::string> seen;
-  for (const auto& [name, array] : tensors) {
+  for (auto& [name, array] : tensors) {
     if (!seen.insert(name).second) throw Error(dir + ": tensor '" + name + "' given twice");
     if (!array.valid()) throw Error(dir + ": tensor '" + name + "' is an empty array handle");
     uint64_t bytes = array.nbytes();
@@ -564,10 +577,12 @@ void save_sharded(const std::string& dir, const NamedArrays& tensors, uint64_t m
       shards.emplace_back();
       shard_bytes = 0;
     }
-    shards.back().emplace_back(name, array);
+    shards.back().emplace_back(name, std::move(array));
     shard_bytes += bytes;
     total_bytes += bytes;
   }
+
+  tensors.clear();  // the shards hold the handles now
 
   // Nothing is renamed into place until every file is complete.
   std::vector<std::unique_ptr<AtomicFile>> files;
@@ -577,8 +592,8 @@ void save_sharded(const std::string& dir, const NamedArrays& tensors, uint64_t m
     std::string name = shard_name(i, shards.size());
     written.insert(name);
     files.push_back(std::make_unique<AtomicFile>((fs::path(dir) / name).string()));
-    write_safetensors(*files.back(), shards[i], metadata);
     for (const auto& entry : shards[i]) weight_map[entry.first] = name;
+    write_safetensors(*files.back(), shards[i], metadata, true, on_written);
   }
   nlohmann::json index = {{"metadata", {{"total_size", total_bytes}}},
                           {"weight_map", std::move(weight_map)}};

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -58,5 +59,16 @@ SafetensorsData load_model_weights(const std::string& dir);
 void save_sharded(const std::string& dir, const NamedArrays& tensors,
                   uint64_t max_shard_bytes = kDefaultMaxShardBytes,
                   const std::map<std::string, std::string>& metadata = {});
+
+// Called after each tensor is written, with its name and byte count.
+using TensorWrittenCallback = std::function<void(const std::string& name, uint64_t bytes)>;
+
+// As save_sharded, but consumes `tensors`: each is evaluated, written and released before
+// the next one, so when they are lazy (casts or quantizations of a memory-mapped
+// checkpoint) peak memory is about the largest tensor rather than the model.
+void save_sharded_streaming(const std::string& dir, NamedArrays tensors,
+                            uint64_t max_shard_bytes = kDefaultMaxShardBytes,
+                            const std::map<std::string, std::string>& metadata = {},
+                            const TensorWrittenCallback& on_written = {});
 
 }  // namespace lamina::io

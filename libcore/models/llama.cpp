@@ -12,16 +12,16 @@ using namespace lamina::core;
 
 namespace {
 
-// Splits a fused [a + b + ..., in] Linear into row blocks (views, no copy).
+// Splits a fused [a + b + ..., in] Linear (float or quantized) into row blocks (views).
 std::vector<nn::Linear> split_rows(nn::WeightMap& w, const std::string& name, int64_t in,
                                    const std::vector<int64_t>& rows) {
   int64_t total = 0;
   for (auto r : rows) total += r;
-  Array weight = w.take(name + ".weight", {total, in});
+  nn::Linear fused = nn::Linear::load(w, name, in, total, false);
   std::vector<nn::Linear> out;
   int64_t start = 0;
   for (auto r : rows) {
-    out.emplace_back(slice_axis(weight, 0, start, start + r));
+    out.push_back(fused.rows(start, start + r));
     start += r;
   }
   return out;
@@ -105,7 +105,9 @@ void sanitize_llama(const nlohmann::json& config, nn::WeightMap& weights) {
   for (const auto& [name, a] : weights.tensors()) {
     if (name.find("rotary_emb.inv_freq") != std::string::npos) drop.push_back(name);
   }
-  if (config_value<bool>(config, "tie_word_embeddings", false)) drop.push_back("lm_head.weight");
+  if (config_value<bool>(config, "tie_word_embeddings", false)) {
+    for (const char* n : {"lm_head.weight", "lm_head.scales", "lm_head.biases"}) drop.push_back(n);
+  }
   for (const auto& name : drop) weights.erase(name);
 }
 

@@ -8,6 +8,7 @@
 #include "libcore/io/safetensors.h"
 #include "libcore/models/registry.h"
 #include "libcore/ops/ops.h"
+#include "quant/quantization_config.h"
 
 namespace lamina::models {
 
@@ -70,6 +71,9 @@ LoadedModel load_model(const std::string& dir, const LoadOptions& options) {
   const Architecture& arch = find_architecture(model_type);
   nn::WeightMap weights(io::load_model_weights(dir).tensors, dir);
   arch.sanitize(loaded.config, weights);
+  // Quantized modules must agree with config.json's quantization block before any is built.
+  quant::check_quantized_tensors(quant::read_quantization_config(loaded.config, dir + "/config.json"),
+                                 weights.tensors(), dir);
   if (options.dtype) {
     for (auto& [name, a] : weights.tensors()) {
       if (is_floating(a.dtype())) a = astype(a, *options.dtype);

@@ -94,6 +94,10 @@ class ScaledDotProductAttention : public Primitive {
   LAMINA_VJP
   void print(std::ostream& os) const override;
 
+  float scale() const { return scale_; }
+  bool causal() const { return causal_; }
+  bool has_mask() const { return has_mask_; }
+
  private:
   float scale_;
   bool causal_, has_mask_;

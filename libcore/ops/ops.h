@@ -15,3 +15,4 @@
 #include "libcore/ops/fast.h"
 #include "libcore/ops/matmul.h"
 #include "libcore/ops/softmax.h"
+#include "quant/quantized_ops.h"

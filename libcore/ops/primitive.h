@@ -17,7 +17,8 @@ class Primitive {
   virtual const char* name() const = 0;
   // Computes `out` from evaluated `inputs` on the CPU; must set out's data.
   virtual void eval_cpu(const std::vector<Array>& inputs, Array& out) = 0;
-  // Computes `out` on a Vulkan device. The Vulkan backend overrides this per primitive.
+  // Computes `out` on a Vulkan device: the kernel registered for this primitive's type,
+  // else its CPU kernel on host copies of the inputs (see backend/vulkan/kernel_registry.h).
   virtual void eval_vulkan(const std::vector<Array>& inputs, Array& out);
   // Returns the cotangent of each inputs[argnums[i]] given the cotangent of the output.
   virtual std::vector<Array> vjp(const std::vector<Array>& inputs, const Array& cotangent,
@@ -31,19 +32,22 @@ void eval_primitive(Primitive& primitive, const std::vector<Array>& inputs, Arra
 
 }  // namespace lamina::core
 
-// Declares what every primitive defines: its name and CPU kernel (and its Vulkan kernel
-// when the Vulkan backend is built; the backend then defines it in backend/vulkan/).
-#ifdef LAMINA_HAS_VULKAN
-#define LAMINA_VULKAN_EVAL_DECL \
-  void eval_vulkan(const std::vector<Array>& inputs, Array& out) override;
-#else
-#define LAMINA_VULKAN_EVAL_DECL
-#endif
-
+// Declares what every primitive defines: its name and CPU kernel. Vulkan kernels are not
+// declared here: backend/vulkan registers them per primitive type (LAMINA_VULKAN_KERNEL),
+// and the base eval_vulkan runs a primitive without one on the CPU, so adding a primitive
+// never breaks the Vulkan build.
 #define LAMINA_PRIMITIVE(NAME)                                            \
   const char* name() const override { return #NAME; }                     \
-  void eval_cpu(const std::vector<Array>& inputs, Array& out) override;   \
-  LAMINA_VULKAN_EVAL_DECL
+  void eval_cpu(const std::vector<Array>& inputs, Array& out) override;
+
+// Declares an eval_vulkan of the primitive's own (for device-agnostic ones such as pure
+// views, defined beside eval_cpu under #ifdef LAMINA_HAS_VULKAN).
+#ifdef LAMINA_HAS_VULKAN
+#define LAMINA_VULKAN_OVERRIDE \
+  void eval_vulkan(const std::vector<Array>& inputs, Array& out) override;
+#else
+#define LAMINA_VULKAN_OVERRIDE
+#endif
 
 // Declares the vjp of a differentiable primitive.
 #define LAMINA_VJP                                                                       \

@@ -11,6 +11,9 @@
 #include <unordered_set>
 
 #include "libcore/ops/primitive.h"
+#ifdef LAMINA_HAS_VULKAN
+#include "libcore/backend/vulkan/transfer.h"
+#endif
 
 namespace lamina::core {
 
@@ -81,6 +84,9 @@ void eval(const std::vector<Array>& arrays) {
     node = Array();  // release our handle; consumers keep theirs
     g_evaluated.fetch_add(1, std::memory_order_relaxed);
   }
+#ifdef LAMINA_HAS_VULKAN
+  vulkan::flush_all();  // start the GPU on what this eval recorded; nothing waits here
+#endif
 }
 
 uint64_t evaluated_node_count() { return g_evaluated.load(); }

@@ -20,6 +20,7 @@ namespace {
 class Tracer : public Primitive {
  public:
   LAMINA_PRIMITIVE(Tracer)
+  LAMINA_VULKAN_OVERRIDE
 };
 
 // Returns the graph between tracers and outputs in topological order; `depends` gets the
@@ -179,6 +180,7 @@ class Checkpoint : public Primitive {
  public:
   explicit Checkpoint(ScalarFunction fun) : fun_(std::move(fun)) {}
   LAMINA_PRIMITIVE(Checkpoint)
+  LAMINA_VULKAN_OVERRIDE
   LAMINA_VJP
 
  private:

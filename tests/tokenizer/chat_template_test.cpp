@@ -1,6 +1,7 @@
 // Chat templates of the test models rendered as transformers renders them (reference.json
 // "chat" entries), plus template loading from model directories.
 #include "libcore/tokenizer/chat_template.h"
+#include "libcore/tokenizer/tokenizer.h"
 
 #include <gtest/gtest.h>
 
@@ -34,6 +35,9 @@ TEST(ChatTemplate, MatchesReferenceRenderingsOfEveryModel) {
         apply_chat_template(*chat_template, chat["messages"],
                             chat.value("add_generation_prompt", true), load_special_tokens(dir));
     EXPECT_EQ(text, chat["text"].get<std::string>()) << dir;
+    // apply_chat_template(tokenize=True) adds no special tokens of its own.
+    auto ids = Tokenizer::load(dir).encode(text, false);
+    EXPECT_EQ(ids, chat["ids"].get<std::vector<int32_t>>()) << dir;
     ++checked;
   }
   EXPECT_GE(checked, 7);

@@ -1,0 +1,180 @@
+// End-to-end speed of one model directory through the library (models::load_model +
+// generate::generate, as `lamina generate` runs it): prefill tokens/s of a random prompt,
+// generation tokens/s, and the process's peak RSS against weights + KV cache.
+//   e2e_bench --model /tmp/bench-tinyllama-f16 --threads 2 [--prompt-tokens 512]
+//             [--gen-tokens 128] [--runs 2] [--json]
+// One configuration per process, so that peak RSS belongs to it (scripts/bench_e2e.sh runs
+// the matrix). Greedy sampling, EOS ignored: always exactly --gen-tokens tokens.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "libcore/backend/cpu/thread_pool.h"
+#include "libcore/generate/generator.h"
+#include "libcore/models/loader.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace lamina;
+
+struct Options {
+  std::string model;
+  int threads = 0;  // 0: LAMINA_NUM_THREADS or the hardware's
+  int prompt_tokens = 512;
+  int gen_tokens = 128;
+  int runs = 1;
+  int warmup_tokens = 8;
+  uint64_t seed = 0;
+  bool json = false;
+};
+
+uint64_t current_rss_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * 4096;
+}
+
+uint64_t weight_file_bytes(const std::string& dir) {
+  uint64_t total = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() == ".safetensors") total += entry.file_size();
+  }
+  return total;
+}
+
+std::vector<int32_t> random_prompt(int n, int64_t vocab, uint64_t seed) {
+  std::vector<int32_t> ids(static_cast<size_t>(n));
+  uint64_t s = seed * 6364136223846793005ull + 1442695040888963407ull;
+  for (auto& id : ids) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    id = static_cast<int32_t>((s >> 33) % static_cast<uint64_t>(vocab));
+  }
+  return ids;
+}
+
+struct RunResult {
+  double prompt_tps = 0, generation_tps = 0;
+  uint64_t kv_bytes = 0;
+};
+
+// One prompt + generation on a fresh cache. generation_tps counts the forward steps after
+// the prompt's (the first new token comes out of the prefill) over their time.
+RunResult run_once(models::Model& model, const std::vector<int32_t>& prompt, int gen_tokens) {
+  auto cache = model.make_cache();
+  generate::GenerateOptions options;
+  options.max_tokens = gen_tokens;
+  options.ignore_eos = true;
+  auto result = generate::generate(model, cache, prompt, options, [](int32_t) { return true; });
+  RunResult r;
+  r.prompt_tps = result.prompt_tps;
+  const double steps = static_cast<double>(result.tokens.size()) - 1.0;
+  r.generation_tps = steps > 0 ? steps / std::max(result.generation_seconds, 1e-9) : 0.0;
+  for (const auto& c : cache) {
+    if (c.keys().valid()) r.kv_bytes += c.keys().nbytes() + c.values().nbytes();
+  }
+  return r;
+}
+
+int usage(const char* argv0) {
+  std::cerr << "usage: " << argv0
+            << " --model DIR [--threads N] [--prompt-tokens 512] [--gen-tokens 128] [--runs 1]"
+               " [--warmup-tokens 8] [--seed 0] [--json]\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--json") {
+      o.json = true;
+      continue;
+    }
+    if (i + 1 >= argc) return usage(argv[0]);
+    const std::string value = argv[++i];
+    if (flag == "--model") o.model = value;
+    else if (flag == "--threads") o.threads = std::atoi(value.c_str());
+    else if (flag == "--prompt-tokens") o.prompt_tokens = std::atoi(value.c_str());
+    else if (flag == "--gen-tokens") o.gen_tokens = std::atoi(value.c_str());
+    else if (flag == "--runs") o.runs = std::atoi(value.c_str());
+    else if (flag == "--warmup-tokens") o.warmup_tokens = std::atoi(value.c_str());
+    else if (flag == "--seed") o.seed = std::strtoull(value.c_str(), nullptr, 10);
+    else return usage(argv[0]);
+  }
+  if (o.model.empty() || o.prompt_tokens < 1 || o.gen_tokens < 2 || o.runs < 1) return usage(argv[0]);
+
+  try {
+    if (o.threads > 0) core::cpu::set_num_threads(o.threads);
+    const uint64_t rss_start = current_rss_bytes();
+    const auto load_start = std::chrono::steady_clock::now();
+    models::LoadedModel loaded = models::load_model(o.model);
+    const double load_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+    models::Model& model = *loaded.model;
+    const auto& args = model.args();
+    const std::string dtype = loaded.config.value("torch_dtype", std::string("?"));
+
+    // Warm-up: faults the mapped weights in and fills the allocator's caches.
+    if (o.warmup_tokens > 0) {
+      run_once(model, random_prompt(o.warmup_tokens, args.vocab_size, o.seed + 1000), 2);
+    }
+    const auto prompt = random_prompt(o.prompt_tokens, args.vocab_size, o.seed);
+    std::vector<RunResult> runs;
+    for (int r = 0; r < o.runs; ++r) runs.push_back(run_once(model, prompt, o.gen_tokens));
+
+    RunResult best = runs.front();
+    for (const auto& r : runs) {
+      best.prompt_tps = std::max(best.prompt_tps, r.prompt_tps);
+      best.generation_tps = std::max(best.generation_tps, r.generation_tps);
+    }
+    const uint64_t weights = weight_file_bytes(o.model);
+    const uint64_t peak = generate::peak_rss_bytes();
+    const double budget = static_cast<double>(weights + best.kv_bytes);
+    nlohmann::json j;
+    j["model"] = o.model;
+    j["model_type"] = args.model_type;
+    j["dtype"] = dtype;
+    j["threads"] = core::cpu::num_threads();
+    j["prompt_tokens"] = o.prompt_tokens;
+    j["generation_tokens"] = o.gen_tokens;
+    j["load_seconds"] = load_seconds;
+    j["prompt_tps"] = best.prompt_tps;
+    j["generation_tps"] = best.generation_tps;
+    j["prompt_tps_runs"] = nlohmann::json::array();
+    j["generation_tps_runs"] = nlohmann::json::array();
+    for (const auto& r : runs) {
+      j["prompt_tps_runs"].push_back(r.prompt_tps);
+      j["generation_tps_runs"].push_back(r.generation_tps);
+    }
+    j["weights_bytes"] = weights;
+    j["kv_cache_bytes"] = best.kv_bytes;
+    j["rss_at_start_bytes"] = rss_start;
+    j["peak_rss_bytes"] = peak;
+    j["peak_rss_over_weights_plus_kv"] = static_cast<double>(peak) / budget;
+    if (o.json) {
+      std::cout << j.dump() << "\n";
+    } else {
+      std::printf("%s %s threads=%d: prefill %.1f tok/s (%d tokens), generation %.2f tok/s (%d tokens),"
+                  " peak RSS %.0f MB = %.3f x (weights %.0f MB + KV %.1f MB), load %.2f s\n",
+                  args.model_type.c_str(), dtype.c_str(), core::cpu::num_threads(), best.prompt_tps,
+                  o.prompt_tokens, best.generation_tps, o.gen_tokens, peak / 1e6,
+                  static_cast<double>(peak) / budget, weights / 1e6, best.kv_bytes / 1e6,
+                  load_seconds);
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "e2e_bench: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,63 @@
+// `lamina perplexity`: sliding-window perplexity of a model over a text file.
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/command.h"
+#include "libcore/models/loader.h"
+#include "libcore/tokenizer/tokenizer.h"
+#include "quant/perplexity.h"
+
+namespace lamina::cli {
+namespace {
+
+struct PerplexityFlags {
+  std::string model, data, dtype;
+  int64_t context = 512, stride = 0;
+  bool json = false;
+};
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open");
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+CommandRunner setup_perplexity(CLI::App& app) {
+  auto flags = std::make_shared<PerplexityFlags>();
+  app.add_option("--model", flags->model, "Model directory")->required();
+  app.add_option("--data", flags->data, "Text file to score")->required();
+  app.add_option("--context", flags->context, "Tokens per window (default 512)");
+  app.add_option("--stride", flags->stride, "Tokens between window starts (default: context / 2)");
+  app.add_option("--dtype", flags->dtype, "Compute dtype (default: the weights')")
+      ->check(CLI::IsMember({"float16", "bfloat16", "float32"}));
+  app.add_flag("--json", flags->json, "Print a JSON object on stdout");
+  return [flags]() {
+    std::string text = read_text(flags->data);
+    models::LoadOptions load;
+    if (!flags->dtype.empty()) load.dtype = core::dtype_from_name(flags->dtype);
+    auto loaded = models::load_model(flags->model, load);
+    auto tok = tokenizer::Tokenizer::load(flags->model);
+    std::vector<int32_t> ids = tok.encode(text);
+    quant::PerplexityOptions options{flags->context, flags->stride};
+    auto r = quant::perplexity(*loaded.model, ids, options);
+    if (flags->json) {
+      nlohmann::json j = {{"perplexity", r.perplexity}, {"mean_nll", r.mean_nll},
+                          {"tokens", r.tokens},         {"windows", r.windows},
+                          {"seconds", r.seconds}};
+      std::cout << j.dump() << "\n";
+    } else {
+      std::cout << "perplexity " << r.perplexity << " (" << r.tokens << " tokens, " << r.windows
+                << " windows, " << r.seconds << " s)\n";
+    }
+    return 0;
+  };
+}
+
+}  // namespace
+LAMINA_COMMAND(perplexity, "Sliding-window perplexity of a model over a text file", setup_perplexity);
+}  // namespace lamina::cli

@@ -1,0 +1,37 @@
+// RMS norm of rows: y = x * rsqrt(mean(x^2) + eps) [* weight], float32 arithmetic.
+// Operands (strided over the outer shape): x, out. Extra parameters at STRIDED_END:
+// n, x_step, out_step, eps bits, has_weight. Variant define: T (x, out), W_T (weight).
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#include "dtype.glsl"
+#define NUM_OPERANDS 2u
+#include "strided.glsl"
+#include "rows.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(std430, binding = 1) readonly buffer X { STORAGE(T) x[]; };
+layout(std430, binding = 2) readonly buffer W { STORAGE(W_T) w[]; };
+layout(std430, binding = 3) writeonly buffer Out { STORAGE(T) dst[]; };
+
+void main() {
+  uint row = row_index();
+  if (row >= P[0]) return;
+  uint e = STRIDED_END;
+  uint n = P[e], xs = P[e + 1u], os = P[e + 2u];
+  float eps = uintBitsToFloat(P[e + 3u]);
+  bool has_weight = P[e + 4u] != 0u;
+  uint w_off = P[e + 5u];
+  uint off[NUM_OPERANDS];
+  strided_offsets(row, off);
+  float ss = 0.0;
+  for (uint j = gl_LocalInvocationID.x; j < n; j += gl_WorkGroupSize.x) {
+    float v = LOAD_F(T, x, off[0] + j * xs);
+    ss += v * v;
+  }
+  float r = inversesqrt(reduce_sum(ss) / float(n) + eps);
+  for (uint j = gl_LocalInvocationID.x; j < n; j += gl_WorkGroupSize.x) {
+    float v = LOAD_F(T, x, off[0] + j * xs) * r;
+    if (has_weight) v *= LOAD_F(W_T, w, w_off + j);
+    STORE_F(T, dst, off[1] + j * os, v);
+  }
+}

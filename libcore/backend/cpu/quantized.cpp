@@ -1,0 +1,203 @@
+// CPU evaluation of the affine quantization primitives. Rows split over the thread pool.
+// QuantizedMatmul: up to kDirectRows input rows use the direct kernel (each weight
+// unpacked once, no float copy of W); more rows dequantize panels of W rows into an
+// L2-sized float32 scratch and multiply them with single-threaded sgemm, panels split
+// over the pool. The untransposed product (the vjp) dequantizes blocks of W rows and
+// accumulates them with sgemm.
+#include <cblas.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "kernels/cpu/quantized_matmul.h"
+#include "kernels/cpu/quantized_pack.h"
+#include "libcore/backend/cpu/fast_rows.h"
+#include "libcore/backend/cpu/thread_pool.h"
+#include "quant/quantized_primitives.h"
+
+namespace lamina::core {
+
+namespace {
+
+constexpr int64_t kDirectRows = 8;
+constexpr int64_t kPanelBytes = 512 << 10;
+constexpr int64_t kMinChunkWork = 1 << 15;
+
+kernels::QuantScaleType scale_type_of(Dtype dtype) {
+  switch (dtype) {
+    case Dtype::float16: return kernels::QuantScaleType::float16;
+    case Dtype::bfloat16: return kernels::QuantScaleType::bfloat16;
+    case Dtype::float32: return kernels::QuantScaleType::float32;
+    default: throw Error(std::string("quantized: scales of dtype ") + dtype_name(dtype) + " are not supported");
+  }
+}
+
+// a itself when row-major, else a row-major copy.
+Array row_major(const Array& a) {
+  if (a.is_row_contiguous()) return a;
+  Array c = Array::from_buffer(allocator::malloc(std::max<size_t>(a.nbytes(), 1)), 0, a.shape(),
+                               row_major_strides(a.shape()), a.dtype());
+  cpu::copy_convert(a, c);
+  return c;
+}
+
+kernels::QuantizedMatrixView view_of(const Array& wq, const Array& scales, const Array& biases,
+                                     int group_size, int bits) {
+  kernels::QuantizedMatrixView v;
+  v.weight = wq.data<uint32_t>();
+  v.scales = scales.raw_data();
+  v.biases = biases.raw_data();
+  v.scale_type = scale_type_of(scales.dtype());
+  v.cols = wq.shape().back() * 32 / bits;
+  v.rows = wq.size() / std::max<int64_t>(wq.shape().back(), 1);
+  v.group_size = group_size;
+  v.bits = bits;
+  return v;
+}
+
+// All rows of a as float32, row-major.
+std::vector<float> rows_as_float(const Array& a) { return cpu::load_all(a); }
+
+void set_blas_threads(int n) {
+  if (openblas_get_num_threads() != n) openblas_set_num_threads(n);
+}
+
+// out[M, N] = x[M, K] @ W^T, W [N, K] quantized along K.
+void matmul_transposed(const kernels::QuantizedMatrixView& w, const float* x, int64_t M, float* out) {
+  const int64_t N = w.rows, K = w.cols;
+  const auto isa = kernels::best_quant_isa();
+  if (M <= kDirectRows) {
+    kernels::QuantizedInput in = kernels::prepare_quantized_input(x, K, M, K, w.group_size, w.bits, isa);
+    const int64_t grain = std::max<int64_t>(1, kMinChunkWork / std::max<int64_t>(K * M, 1));
+    cpu::parallel_for(N, grain, [&](int64_t b, int64_t e) {
+      kernels::quantized_matvec(w, in, b, e, out, N, isa);
+    });
+    return;
+  }
+  const int64_t panel = std::clamp<int64_t>(kPanelBytes / (K * 4), 16, std::max<int64_t>(N, 16));
+  const int64_t panels = (N + panel - 1) / panel;
+  set_blas_threads(1);
+  cpu::parallel_for(panels, 1, [&](int64_t pb, int64_t pe) {
+    std::vector<float> scratch(static_cast<size_t>(panel * K));
+    for (int64_t p = pb; p < pe; ++p) {
+      const int64_t n0 = p * panel, n1 = std::min(N, n0 + panel);
+      kernels::quantized_dequantize_rows(w, n0, n1, scratch.data(), K, isa);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(M),
+                  static_cast<int>(n1 - n0), static_cast<int>(K), 1.0f, x, static_cast<int>(K),
+                  scratch.data(), static_cast<int>(K), 0.0f, out + n0, static_cast<int>(N));
+    }
+  });
+}
+
+// out[M, N] = x[M, K] @ W, W [K, N] quantized along N.
+void matmul_plain(const kernels::QuantizedMatrixView& w, const float* x, int64_t M, float* out) {
+  const int64_t K = w.rows, N = w.cols;
+  const auto isa = kernels::best_quant_isa();
+  const int64_t block = std::clamp<int64_t>(kPanelBytes / (N * 4), 16, std::max<int64_t>(K, 16));
+  std::vector<float> scratch(static_cast<size_t>(block * N));
+  std::fill(out, out + M * N, 0.0f);
+  for (int64_t k0 = 0; k0 < K; k0 += block) {
+    const int64_t k1 = std::min(K, k0 + block);
+    cpu::parallel_for(k1 - k0, 4, [&](int64_t b, int64_t e) {
+      kernels::quantized_dequantize_rows(w, k0 + b, k0 + e, scratch.data() + b * N, N, isa);
+    });
+    set_blas_threads(cpu::num_threads());
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(M),
+                static_cast<int>(N), static_cast<int>(k1 - k0), 1.0f, x + k0, static_cast<int>(K),
+                scratch.data(), static_cast<int>(N), 1.0f, out, static_cast<int>(N));
+  }
+}
+
+}  // namespace
+
+void AffineQuantParams::eval_cpu(const std::vector<Array>& inputs, Array& out) {
+  const Array& w = inputs[0];
+  out.allocate();
+  if (w.size() == 0) return;
+  const int64_t K = w.shape().back(), rows = w.size() / K, groups = K / group_size_;
+  cpu::RowLayout layout(w);
+  float* params = out.data<float>();
+  const int gs = group_size_, bits = bits_;
+  cpu::parallel_for(rows, std::max<int64_t>(1, kMinChunkWork / K), [&](int64_t b, int64_t e) {
+    std::vector<float> row(static_cast<size_t>(K));
+    for (int64_t r = b; r < e; ++r) {
+      cpu::load_row(w, layout, r, row.data());
+      for (int64_t g = 0; g < groups; ++g) {
+        float* p = params + 2 * (r * groups + g);
+        kernels::affine_group_params(row.data() + g * gs, gs, bits, p, p + 1);
+      }
+    }
+  });
+}
+
+void AffinePack::eval_cpu(const std::vector<Array>& inputs, Array& out) {
+  const Array& w = inputs[0];
+  const Array params = row_major(inputs[1]);
+  out.allocate();
+  if (w.size() == 0) return;
+  const int64_t K = w.shape().back(), rows = w.size() / K, groups = K / group_size_;
+  const int64_t words = K * bits_ / 32;
+  cpu::RowLayout layout(w);
+  const float* p = params.data<float>();
+  uint32_t* packed = out.data<uint32_t>();
+  const int gs = group_size_, bits = bits_;
+  cpu::parallel_for(rows, std::max<int64_t>(1, kMinChunkWork / K), [&](int64_t b, int64_t e) {
+    std::vector<float> row(static_cast<size_t>(K));
+    for (int64_t r = b; r < e; ++r) {
+      cpu::load_row(w, layout, r, row.data());
+      kernels::affine_pack_row(row.data(), K, gs, bits, p + 2 * r * groups, packed + r * words);
+    }
+  });
+}
+
+void AffineDequantize::eval_cpu(const std::vector<Array>& inputs, Array& out) {
+  const Array wq = row_major(inputs[0]), scales = row_major(inputs[1]), biases = row_major(inputs[2]);
+  out.allocate();
+  if (out.size() == 0) return;
+  const auto v = view_of(wq, scales, biases, group_size_, bits_);
+  const int64_t K = v.cols, groups = K / group_size_, words = K * bits_ / 32;
+  const int item = out.itemsize(), scale_item = scales.itemsize();
+  char* dst = static_cast<char*>(out.raw_data());
+  const char* s = static_cast<const char*>(v.scales);
+  const char* bi = static_cast<const char*>(v.biases);
+  const int gs = group_size_, bits = bits_;
+  cpu::parallel_for(v.rows, std::max<int64_t>(1, kMinChunkWork / K), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      kernels::affine_dequantize_row(v.weight + r * words, s + r * groups * scale_item,
+                                     bi + r * groups * scale_item, v.scale_type, K, gs, bits,
+                                     dst + r * K * item);
+    }
+  });
+}
+
+void QuantizedMatmul::eval_cpu(const std::vector<Array>& inputs, Array& out) {
+  const Array wq = row_major(inputs[1]), scales = row_major(inputs[2]), biases = row_major(inputs[3]);
+  const auto w = view_of(wq, scales, biases, group_size_, bits_);
+  const Array& x = inputs[0];
+  const int64_t K = x.shape().back(), N = out.shape().back();
+  const int64_t M = K > 0 ? x.size() / K : 0;
+  out.allocate();
+  if (out.size() == 0) return;
+  std::vector<float> xf = rows_as_float(x);
+  std::vector<float> scratch;
+  float* y = out.dtype() == Dtype::float32 ? out.data<float>() : nullptr;
+  if (!y) {
+    scratch.resize(static_cast<size_t>(M * N));
+    y = scratch.data();
+  }
+  if (K == 0) {
+    std::fill(y, y + M * N, 0.0f);
+  } else if (transpose_) {
+    matmul_transposed(w, xf.data(), M, y);
+  } else {
+    matmul_plain(w, xf.data(), M, y);
+  }
+  if (y != static_cast<void*>(out.raw_data())) {
+    dispatch_dtype(out.dtype(), [&](auto t) {
+      using T = decltype(t);
+      kernels::store_float(y, M * N, out.data<T>());
+    });
+  }
+}
+
+}  // namespace lamina::core

@@ -1,0 +1,93 @@
+// CommandStream: records the dispatches and copies of evals into command buffers and
+// submits them in batches, inserting a memory barrier only where a command touches a
+// range that an earlier, unbarriered command wrote (or writes one it read).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "libcore/array/buffer.h"
+#include "libcore/backend/vulkan/device_memory.h"
+#include "libcore/backend/vulkan/pipelines.h"
+
+namespace lamina::core::vulkan {
+
+class Context;
+
+// A storage-buffer binding of a dispatch.
+struct BufferBinding {
+  VkBuffer buffer = VK_NULL_HANDLE;
+  VkDeviceSize offset = 0;
+  VkDeviceSize range = 0;
+  bool write = false;
+};
+
+class CommandStream {
+ public:
+  explicit CommandStream(Context& ctx);
+  ~CommandStream();
+  CommandStream(const CommandStream&) = delete;
+  CommandStream& operator=(const CommandStream&) = delete;
+
+  // Records pipeline over groups (x, y, z) with `params` (32-bit words) at binding 0 and
+  // `buffers` at bindings 1...
+  void dispatch(const Pipeline& pipeline, const std::vector<uint32_t>& params,
+                const std::vector<BufferBinding>& buffers, uint32_t groups_x,
+                uint32_t groups_y = 1, uint32_t groups_z = 1);
+  // Records a copy of `bytes` host bytes into dst (staged now, so src may be freed at once).
+  void upload(const void* src, VkDeviceSize bytes, VkBuffer dst, VkDeviceSize dst_offset);
+  // Records a device-to-device copy.
+  void copy(VkBuffer src, VkDeviceSize src_offset, VkBuffer dst, VkDeviceSize dst_offset,
+            VkDeviceSize bytes);
+  // Copies a device range to host memory: submits what is queued and waits for it.
+  void download(VkBuffer src, VkDeviceSize src_offset, VkDeviceSize bytes, void* dst);
+  // Submits what is recorded without waiting (the GPU starts while the host goes on).
+  void submit();
+  // Submits and waits until the GPU has finished everything.
+  void synchronize();
+
+  uint64_t dispatches() const { return total_dispatches_; }
+  uint64_t submits() const { return total_submits_; }
+
+ private:
+  struct Range {
+    VkBuffer buffer;
+    VkDeviceSize begin, end;
+  };
+  struct Batch {
+    VkCommandBuffer prologue = VK_NULL_HANDLE;  // copies this batch's params to the GPU
+    VkCommandBuffer commands = VK_NULL_HANDLE;
+    VkFence fence = VK_NULL_HANDLE;
+    bool recording = false;
+    bool in_flight = false;
+    std::vector<VkDescriptorPool> pools;
+    size_t pool_index = 0;
+    uint32_t sets_left = 0;
+    HostChunk params_host;
+    std::shared_ptr<Buffer> params_device;
+    VkDeviceSize params_used = 0;
+    std::vector<HostChunk> staging;
+    VkDeviceSize staging_used = 0;
+    uint32_t dispatch_count = 0;
+  };
+
+  Batch& current();  // the recording batch, begun if needed
+  void begin(Batch& b);
+  void finish(Batch& b);  // waits for b's fence and recycles its resources
+  VkDescriptorSet allocate_set(Batch& b, VkDescriptorSetLayout layout);
+  // Host-visible staging bytes valid until the batch completes.
+  std::pair<const HostChunk*, VkDeviceSize> staging(Batch& b, VkDeviceSize bytes);
+  void hazard(const std::vector<Range>& reads, const std::vector<Range>& writes);
+  void barrier(VkCommandBuffer cb);
+
+  Context& ctx_;
+  VkCommandPool pool_ = VK_NULL_HANDLE;
+  std::vector<Batch> batches_;
+  size_t current_ = 0;
+  std::vector<Range> pending_reads_, pending_writes_;
+  uint64_t total_dispatches_ = 0;
+  uint64_t total_submits_ = 0;
+};
+
+}  // namespace lamina::core::vulkan

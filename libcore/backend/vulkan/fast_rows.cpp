@@ -1,0 +1,135 @@
+// Vulkan evaluation of the row-wise fused ops: RmsNorm, Softmax and Rope.
+#include <cmath>
+
+#include "libcore/backend/vulkan/kernel_registry.h"
+#include "libcore/backend/vulkan/kernel_util.h"
+#include "libcore/backend/vulkan/strided.h"
+#include "libcore/ops/fast_primitives.h"
+#include "libcore/ops/softmax_primitive.h"
+
+namespace lamina::core {
+
+namespace {
+
+constexpr uint32_t kRowLocal = 256;
+
+bool is_float(Dtype d) { return d == Dtype::float32 || d == Dtype::float16 || d == Dtype::bfloat16; }
+
+// Shape and strides of x and out without `axis` (the rows' outer shape).
+struct Rows {
+  Shape outer;
+  Strides x_outer, out_outer;
+};
+Rows rows_of(const Array& x, const Array& out, int axis) {
+  Rows r;
+  for (int d = 0; d < x.ndim(); ++d) {
+    if (d == axis) continue;
+    r.outer.push_back(x.shape()[d]);
+    r.x_outer.push_back(x.strides()[d]);
+    r.out_outer.push_back(out.strides()[d]);
+  }
+  return r;
+}
+
+void dispatch_rows(vulkan::Context& ctx, const std::string& shader, const std::vector<uint32_t>& params,
+                   const std::vector<vulkan::BufferBinding>& buffers, int64_t rows) {
+  const auto& pipeline = ctx.pipelines().get(shader, static_cast<uint32_t>(buffers.size() + 1), {kRowLocal});
+  uint32_t total = static_cast<uint32_t>(rows);
+  uint32_t gx = std::min<uint32_t>(total, 65535), gy = (total + gx - 1) / gx;
+  ctx.stream().dispatch(pipeline, params, buffers, gx, gy);
+}
+
+}  // namespace
+
+LAMINA_VULKAN_KERNEL(RmsNorm) {
+  const Array& x = inputs[0];
+  if (!is_float(x.dtype()) || (p.has_weight() && !is_float(inputs[1].dtype())) || x.ndim() == 0) {
+    return vulkan::run_on_cpu(p, inputs, out);
+  }
+  auto& ctx = vulkan::context_of(out);
+  vulkan::prepare_output_from(ctx, out, x);
+  if (out.size() == 0) return;
+  const int axis = x.ndim() - 1;
+  Rows r = rows_of(x, out, axis);
+  uint32_t x_off = 0, w_off = 0;
+  auto bx = vulkan::bind(ctx, x, x_off);
+  const Array& w = p.has_weight() ? inputs[1] : x;
+  if (p.has_weight() && !w.is_row_contiguous()) return vulkan::run_on_cpu(p, inputs, out);
+  auto bw = vulkan::bind(ctx, w, w_off);
+  auto bo = vulkan::bind_output(ctx, out);
+  auto params = vulkan::strided_params(r.outer, {r.x_outer, r.out_outer}, {x_off, 0});
+  for (uint32_t v : {static_cast<uint32_t>(x.shape(axis)), static_cast<uint32_t>(x.strides()[axis]),
+                     static_cast<uint32_t>(out.strides()[axis]), vulkan::f32_bits(p.eps()),
+                     static_cast<uint32_t>(p.has_weight()), w_off}) {
+    params.push_back(v);
+  }
+  std::string shader = "rms_norm_" + *vulkan::dtype_suffix(x.dtype()) + "_" + *vulkan::dtype_suffix(w.dtype());
+  dispatch_rows(ctx, shader, params, {bx, bw, bo}, shape_size(r.outer));
+}
+
+LAMINA_VULKAN_KERNEL(Softmax) {
+  const Array& x = inputs[0];
+  if (!is_float(x.dtype())) return vulkan::run_on_cpu(p, inputs, out);
+  auto& ctx = vulkan::context_of(out);
+  vulkan::prepare_output(ctx, out, inputs);
+  if (out.size() == 0) return;
+  const int axis = p.axis();
+  Rows r = rows_of(x, out, axis);
+  uint32_t x_off = 0;
+  auto bx = vulkan::bind(ctx, x, x_off);
+  auto bo = vulkan::bind_output(ctx, out);
+  auto params = vulkan::strided_params(r.outer, {r.x_outer, r.out_outer}, {x_off, 0});
+  for (int64_t v : {x.shape(axis), x.strides()[axis], out.strides()[axis]}) {
+    params.push_back(static_cast<uint32_t>(v));
+  }
+  dispatch_rows(ctx, "softmax_" + *vulkan::dtype_suffix(x.dtype()), params, {bx, bo}, shape_size(r.outer));
+}
+
+LAMINA_VULKAN_KERNEL(Rope) {
+  const Array& x = inputs[0];
+  const auto& pr = p.params();
+  const Array* freqs = pr.has_freqs ? &inputs[1] : nullptr;
+  const Array* offsets = pr.has_offset_array ? &inputs[pr.has_freqs ? 2 : 1] : nullptr;
+  bool ok = is_float(x.dtype()) && x.ndim() >= 1 && (!freqs || is_float(freqs->dtype())) &&
+            (!freqs || freqs->is_row_contiguous()) && (!offsets || offsets->dtype() == Dtype::int32) &&
+            (!offsets || offsets->is_row_contiguous()) && pr.dims % 2 == 0 && pr.dims <= x.shape(-1);
+  if (!ok) return vulkan::run_on_cpu(p, inputs, out);
+  auto& ctx = vulkan::context_of(out);
+  vulkan::prepare_output_from(ctx, out, x);
+  if (out.size() == 0) return;
+  const int axis = x.ndim() - 1;
+  const int64_t n = x.shape(axis), half = pr.dims / 2;
+  Rows r = rows_of(x, out, axis);
+  const int64_t rows = shape_size(r.outer);
+  const int64_t seq = x.ndim() >= 2 ? x.shape(-2) : 1;
+  int64_t rows_per_batch = 1;
+  if (offsets && offsets->size() > 1) rows_per_batch = rows / x.shape(0);
+  uint32_t x_off = 0, f_off = 0, o_off = 0;
+  auto bx = vulkan::bind(ctx, x, x_off);
+  auto bf = vulkan::bind(ctx, freqs ? *freqs : x, f_off);
+  auto bofs = vulkan::bind(ctx, offsets ? *offsets : x, o_off);
+  auto bo = vulkan::bind_output(ctx, out);
+  auto params = vulkan::strided_params(r.outer, {r.x_outer, r.out_outer}, {x_off, 0});
+  for (uint32_t v : {static_cast<uint32_t>(n), static_cast<uint32_t>(pr.dims),
+                     static_cast<uint32_t>(pr.traditional), static_cast<uint32_t>(pr.inverse),
+                     static_cast<uint32_t>(seq), static_cast<uint32_t>(static_cast<int32_t>(pr.offset)),
+                     vulkan::f32_bits(pr.scale), static_cast<uint32_t>(freqs != nullptr), f_off,
+                     static_cast<uint32_t>(rows_per_batch), static_cast<uint32_t>(offsets != nullptr), o_off}) {
+    params.push_back(v);
+  }
+  for (int64_t i = 0; i < half; ++i) {
+    double inv = std::pow(static_cast<double>(pr.base), -2.0 * static_cast<double>(i) / pr.dims);
+    params.push_back(vulkan::f32_bits(freqs ? 0.0f : static_cast<float>(inv)));
+  }
+  params.push_back(static_cast<uint32_t>(x.strides()[axis]));
+  params.push_back(static_cast<uint32_t>(out.strides()[axis]));
+  std::string xt = *vulkan::dtype_suffix(x.dtype());
+  std::string ft = freqs ? *vulkan::dtype_suffix(freqs->dtype()) : "f32";
+  // Bindings of the wrong dtype are never read (has_freqs / has_offsets are off), but the
+  // variant must exist: use x's dtype for an absent freqs binding.
+  if (!freqs) ft = xt;
+  vulkan::dispatch_elements(ctx, "rope_" + xt + "_" + ft, 0, params, {bx, bf, bofs, bo},
+                            rows * (half + (n - pr.dims)));
+}
+
+}  // namespace lamina::core

@@ -1,0 +1,75 @@
+// Vulkan evaluation of indexing primitives: Gather (kernels/vulkan/gather.comp),
+// Concatenate and SliceUpdate (strided copies into regions of the output).
+#include "libcore/backend/vulkan/kernel_registry.h"
+#include "libcore/backend/vulkan/kernel_util.h"
+#include "libcore/backend/vulkan/strided.h"
+#include "libcore/ops/indexing_primitives.h"
+#include "libcore/ops/slice_update_primitive.h"
+
+namespace lamina::core {
+
+LAMINA_VULKAN_KERNEL(Gather) {
+  const Array& a = inputs[0];
+  const Array& idx = inputs[1];
+  auto t = vulkan::dtype_suffix(a.dtype());
+  bool ok = t && (idx.dtype() == Dtype::int32 || idx.dtype() == Dtype::uint32) &&
+            a.is_row_contiguous() && idx.is_row_contiguous() && a.ndim() > 0 && a.shape(p.axis()) > 0;
+  if (!ok) return vulkan::run_on_cpu(p, inputs, out);
+  auto& ctx = vulkan::context_of(out);
+  vulkan::allocate_output(ctx, out);
+  if (out.size() == 0) return;
+  const int axis = p.axis();
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < axis; ++d) outer *= a.shape()[d];
+  for (int d = axis + 1; d < a.ndim(); ++d) inner *= a.shape()[d];
+  const int64_t n = a.shape(axis), count = idx.size();
+  uint32_t a_off = 0, i_off = 0;
+  auto ba = vulkan::bind(ctx, a, a_off);
+  auto bi = vulkan::bind(ctx, idx, i_off);
+  auto bo = vulkan::bind_output(ctx, out);
+  std::vector<uint32_t> params;
+  for (int64_t v : {out.size(), outer, n, count, inner}) params.push_back(static_cast<uint32_t>(v));
+  for (int64_t v : {static_cast<int64_t>(a_off), n * inner, inner, int64_t{1}, static_cast<int64_t>(i_off)}) {
+    params.push_back(static_cast<uint32_t>(v));
+  }
+  vulkan::dispatch_elements(ctx, "gather_" + *t + "_" + *vulkan::dtype_suffix(idx.dtype()), 0, params,
+                            {ba, bi, bo}, out.size());
+}
+
+LAMINA_VULKAN_KERNEL(Concatenate) {
+  auto t = vulkan::dtype_suffix(out.dtype());
+  for (const auto& in : inputs) {
+    if (!t || in.dtype() != out.dtype()) return vulkan::run_on_cpu(p, inputs, out);
+  }
+  auto& ctx = vulkan::context_of(out);
+  vulkan::allocate_output(ctx, out);
+  const int axis = p.axis();
+  int64_t start = 0;
+  for (const auto& in : inputs) {
+    vulkan::strided_copy_into(ctx, in, out, out.strides(), start * out.strides()[axis]);
+    start += in.shape(axis);
+  }
+}
+
+LAMINA_VULKAN_KERNEL(SliceUpdate) {
+  const Array& dst = inputs[0];
+  const Array& update = inputs[1];
+  auto t = vulkan::dtype_suffix(out.dtype());
+  if (!t || update.dtype() != out.dtype() || dst.dtype() != out.dtype()) {
+    return vulkan::run_on_cpu(p, inputs, out);
+  }
+  auto& ctx = vulkan::context_of(out);
+  // Update in place when the destination is dead (the KV cache's usual case), else copy it.
+  vulkan::prepare_output_from(ctx, out, dst);
+  bool donated = out.buffer() == dst.buffer();
+  if (!donated) vulkan::strided_copy(ctx, dst, out);
+  int64_t offset = 0;
+  Strides strides(out.ndim());
+  for (int d = 0; d < out.ndim(); ++d) {
+    offset += p.start()[d] * out.strides()[d];
+    strides[d] = out.strides()[d] * p.step()[d];
+  }
+  vulkan::strided_copy_into(ctx, update, out, strides, offset);
+}
+
+}  // namespace lamina::core

@@ -1,0 +1,112 @@
+// Binding, output allocation and the explicit CPU fallback.
+#include "libcore/backend/vulkan/kernel_util.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <iostream>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "libcore/backend/vulkan/device_memory.h"
+#include "libcore/backend/vulkan/transfer.h"
+#include "libcore/ops/primitive.h"
+
+namespace lamina::core::vulkan {
+
+Context& context_of(const Array& out) { return context(out.device().index); }
+
+BufferBinding bind(Context& ctx, const Array& a, uint32_t& element_offset, bool write) {
+  move_to_device(a, ctx.index());
+  const auto& alloc = DeviceMemory::allocation(*a.buffer());
+  VkDeviceSize start = alloc.offset + a.offset();
+  VkDeviceSize align = ctx.binding_alignment();
+  VkDeviceSize bind_offset = start / align * align;
+  element_offset = static_cast<uint32_t>((start - bind_offset) / a.itemsize());
+  BufferBinding b;
+  b.buffer = alloc.buffer;
+  b.offset = bind_offset;
+  b.range = alloc.offset + alloc.size - bind_offset;
+  b.write = write;
+  return b;
+}
+
+BufferBinding bind_output(Context& ctx, const Array& out) {
+  uint32_t offset = 0;
+  BufferBinding b = bind(ctx, out, offset, true);
+  if (offset != 0) throw Error("vulkan: output bound at a non-zero element offset");
+  return b;
+}
+
+void allocate_output(Context& ctx, Array& out) {
+  out.set_data(ctx.memory().allocate(out.nbytes()), 0, row_major_strides(out.shape()));
+}
+
+bool can_donate(const Array& in, const Array& out) {
+  return in.use_count() == 1 && on_device(in) && in.buffer().use_count() == 1 &&
+         in.buffer()->device() == out.device() && in.offset() == 0 &&
+         in.itemsize() == out.itemsize() && in.size() == out.size() && in.is_row_contiguous();
+}
+
+void prepare_output_from(Context& ctx, Array& out, const Array& in) {
+  if (can_donate(in, out)) {
+    out.set_data(in.buffer(), 0, row_major_strides(out.shape()));
+  } else {
+    allocate_output(ctx, out);
+  }
+}
+
+void prepare_output(Context& ctx, Array& out, const std::vector<Array>& inputs) {
+  for (const auto& in : inputs) {
+    if (can_donate(in, out)) {
+      out.set_data(in.buffer(), 0, row_major_strides(out.shape()));
+      return;
+    }
+  }
+  allocate_output(ctx, out);
+}
+
+std::optional<std::string> dtype_suffix(Dtype dtype) {
+  switch (dtype) {
+    case Dtype::float32: return "f32";
+    case Dtype::float16: return "f16";
+    case Dtype::bfloat16: return "bf16";
+    case Dtype::int32: return "i32";
+    case Dtype::uint32: return "u32";
+    case Dtype::bool_: return "bool";
+    default: return std::nullopt;
+  }
+}
+
+uint32_t group_count(int64_t items, uint32_t local) {
+  int64_t groups = (items + local - 1) / local;
+  if (groups > 65535LL * 1024) throw Error("vulkan: " + std::to_string(items) + " items exceed one dispatch");
+  return static_cast<uint32_t>(groups);
+}
+
+namespace {
+std::atomic<uint64_t> g_fallbacks{0};
+
+// LAMINA_VULKAN_LOG=fallback (or 1) names each primitive the first time it falls back;
+// LAMINA_VULKAN_LOG=all names every fallback run.
+void log_fallback(const char* name) {
+  static const char* env = std::getenv("LAMINA_VULKAN_LOG");
+  if (env == nullptr || *env == 0 || std::string(env) == "0") return;
+  static std::mutex mutex;
+  static std::set<std::string> seen;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (std::string(env) != "all" && !seen.insert(name).second) return;
+  std::cerr << "lamina: vulkan: " << name << " has no Vulkan kernel for these inputs; running it on the CPU\n";
+}
+}  // namespace
+
+void run_on_cpu(Primitive& primitive, const std::vector<Array>& inputs, Array& out) {
+  g_fallbacks.fetch_add(1, std::memory_order_relaxed);
+  log_fallback(primitive.name());
+  std::vector<Array> host = host_inputs(inputs);
+  primitive.eval_cpu(host, out);
+}
+
+uint64_t fallback_count() { return g_fallbacks.load(); }
+
+}  // namespace lamina::core::vulkan

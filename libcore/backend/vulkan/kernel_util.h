@@ -1,0 +1,55 @@
+// What the primitives' Vulkan kernels share: binding arrays to dispatches, output
+// allocation with buffer donation, dtype names of shader variants, and the CPU fallback.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libcore/array/array.h"
+#include "libcore/backend/vulkan/command_stream.h"
+#include "libcore/backend/vulkan/context.h"
+
+namespace lamina::core {
+class Primitive;
+}
+
+namespace lamina::core::vulkan {
+
+// The context of out's device.
+Context& context_of(const Array& out);
+// Binds a (moved to the GPU first if needed). `element_offset` receives the index of a's
+// element 0 within the binding, which starts at an aligned offset at or before it.
+BufferBinding bind(Context& ctx, const Array& a, uint32_t& element_offset, bool write = false);
+// Binds an output written from element 0 (allocated row-major by the caller).
+BufferBinding bind_output(Context& ctx, const Array& out);
+// Gives out a fresh row-major GPU buffer.
+void allocate_output(Context& ctx, Array& out);
+// True when out may take in's GPU buffer: nothing else refers to in's node or buffer, it
+// is row-major from byte 0 and has out's byte size.
+bool can_donate(const Array& in, const Array& out);
+// Gives out in's buffer when can_donate, else a fresh one.
+void prepare_output_from(Context& ctx, Array& out, const Array& in);
+// Gives out a row-major GPU buffer: a donatable input's (same byte size, row-major, no
+// other user) or a fresh one.
+void prepare_output(Context& ctx, Array& out, const std::vector<Array>& inputs);
+// The suffix of shader variants for dtype ("f32", "f16", "bf16", "i32", "u32", "bool"),
+// or nothing when the kernels have no variant for it.
+std::optional<std::string> dtype_suffix(Dtype dtype);
+// Groups of `size` items in workgroups of `local` (throws if over the dispatch limit).
+uint32_t group_count(int64_t items, uint32_t local);
+// Runs primitive's CPU kernel on host copies of the inputs; out keeps its GPU device and
+// gets a host buffer (moved to the GPU by the next GPU consumer). Logged when
+// LAMINA_VULKAN_LOG is set (see README-section.md).
+void run_on_cpu(Primitive& primitive, const std::vector<Array>& inputs, Array& out);
+// Number of primitive runs that fell back to the CPU since start (for tests).
+uint64_t fallback_count();
+// 32-bit parameter words.
+inline uint32_t f32_bits(float v) {
+  uint32_t u;
+  static_assert(sizeof(u) == sizeof(v));
+  __builtin_memcpy(&u, &v, sizeof(u));
+  return u;
+}
+
+}  // namespace lamina::core::vulkan

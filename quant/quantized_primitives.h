@@ -1,0 +1,58 @@
+// Primitives behind quant/quantized_ops.h.
+#pragma once
+
+#include "libcore/ops/primitive.h"
+
+namespace lamina::core {
+
+// inputs {w [..., K]} -> float32 [..., K / group_size, 2]: MLX's (scale, bias) per group.
+class AffineQuantParams : public Primitive {
+ public:
+  AffineQuantParams(int group_size, int bits) : group_size_(group_size), bits_(bits) {}
+  LAMINA_PRIMITIVE(AffineQuantParams)
+  void print(std::ostream& os) const override;
+
+ private:
+  int group_size_, bits_;
+};
+
+// inputs {w [..., K], params (AffineQuantParams of w)} -> uint32 [..., K * bits / 32].
+class AffinePack : public Primitive {
+ public:
+  AffinePack(int group_size, int bits) : group_size_(group_size), bits_(bits) {}
+  LAMINA_PRIMITIVE(AffinePack)
+  void print(std::ostream& os) const override;
+
+ private:
+  int group_size_, bits_;
+};
+
+// inputs {wq, scales, biases} -> scales' dtype [..., K].
+class AffineDequantize : public Primitive {
+ public:
+  AffineDequantize(int group_size, int bits) : group_size_(group_size), bits_(bits) {}
+  LAMINA_PRIMITIVE(AffineDequantize)
+  void print(std::ostream& os) const override;
+
+ private:
+  int group_size_, bits_;
+};
+
+// inputs {x [..., K], wq, scales, biases} -> [..., N] (see quantized_matmul).
+class QuantizedMatmul : public Primitive {
+ public:
+  QuantizedMatmul(int group_size, int bits, bool transpose)
+      : group_size_(group_size), bits_(bits), transpose_(transpose) {}
+  LAMINA_PRIMITIVE(QuantizedMatmul)
+  LAMINA_VJP
+  void print(std::ostream& os) const override;
+  int group_size() const { return group_size_; }
+  int bits() const { return bits_; }
+  bool transpose() const { return transpose_; }
+
+ private:
+  int group_size_, bits_;
+  bool transpose_;
+};
+
+}  // namespace lamina::core

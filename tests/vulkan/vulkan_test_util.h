@@ -1,0 +1,54 @@
+// Helpers of the Vulkan tests: the device under test (skipped when there is none) and
+// running one graph on the CPU and on the GPU for comparison.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <functional>
+
+#include "libcore/array/array.h"
+#include "libcore/backend/vulkan/context.h"
+#include "libcore/backend/vulkan/kernel_util.h"
+#include "tests/test_util.h"
+
+namespace lamina::test {
+
+// The Vulkan device the tests use: LAMINA_TEST_VULKAN_DEVICE, else the first usable one;
+// -1 when there is none.
+inline int vulkan_test_device() {
+  if (const char* env = std::getenv("LAMINA_TEST_VULKAN_DEVICE"); env && *env) return std::atoi(env);
+  for (const auto& d : core::vulkan::devices()) {
+    if (d.usable) return d.index;
+  }
+  return -1;
+}
+
+#define LAMINA_REQUIRE_VULKAN()                                             \
+  const int vk_device = ::lamina::test::vulkan_test_device();               \
+  if (vk_device < 0) GTEST_SKIP() << "no usable Vulkan device";             \
+  (void)vk_device
+
+// Builds and evaluates build() with the default device set to `device`.
+inline core::Array run_on(const core::Device& device, const std::function<core::Array()>& build) {
+  core::Device saved = core::default_device();
+  core::set_default_device(device);
+  core::Array out = build();
+  out.eval();
+  core::set_default_device(saved);
+  return out;
+}
+
+// Runs build() on the CPU and on vulkan:device and compares; fails when a GPU kernel was
+// expected (`native`) but the op fell back to the CPU.
+inline void expect_gpu_matches_cpu(int device, const std::function<core::Array()>& build,
+                                   double atol, double rtol, bool native = true) {
+  core::Array ref = run_on(core::Device::cpu(), build);
+  uint64_t fallbacks = core::vulkan::fallback_count();
+  core::Array got = run_on(core::Device::vulkan(device), build);
+  if (native) EXPECT_EQ(core::vulkan::fallback_count(), fallbacks) << "ran on the CPU fallback";
+  ASSERT_EQ(got.dtype(), ref.dtype());
+  expect_arrays_close(got, ref, atol, rtol);
+}
+
+}  // namespace lamina::test
