@@ -5,6 +5,8 @@
 //             [--gen-tokens 128] [--runs 2] [--json]
 // One configuration per process, so that peak RSS belongs to it (scripts/bench_e2e.sh runs
 // the matrix). Greedy sampling, EOS ignored: always exactly --gen-tokens tokens.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -43,6 +45,14 @@ uint64_t current_rss_bytes() {
   return resident * 4096;
 }
 
+// User + system CPU seconds of this process so far.
+double cpu_seconds() {
+  struct rusage u {};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
 uint64_t weight_file_bytes(const std::string& dir) {
   uint64_t total = 0;
   for (const auto& entry : fs::directory_iterator(dir)) {
@@ -63,6 +73,8 @@ std::vector<int32_t> random_prompt(int n, int64_t vocab, uint64_t seed) {
 
 struct RunResult {
   double prompt_tps = 0, generation_tps = 0;
+  // CPU seconds used over (wall seconds x threads): near 1 when the machine was not shared.
+  double cpu_share = 0;
   uint64_t kv_bytes = 0;
 };
 
@@ -70,12 +82,15 @@ struct RunResult {
 // the prompt's (the first new token comes out of the prefill) over their time.
 RunResult run_once(models::Model& model, const std::vector<int32_t>& prompt, int gen_tokens) {
   auto cache = model.make_cache();
+  const double cpu_start = cpu_seconds();
   generate::GenerateOptions options;
   options.max_tokens = gen_tokens;
   options.ignore_eos = true;
   auto result = generate::generate(model, cache, prompt, options, [](int32_t) { return true; });
   RunResult r;
   r.prompt_tps = result.prompt_tps;
+  r.cpu_share = (cpu_seconds() - cpu_start) /
+                ((result.prompt_seconds + result.generation_seconds) * core::cpu::num_threads());
   const double steps = static_cast<double>(result.tokens.size()) - 1.0;
   r.generation_tps = steps > 0 ? steps / std::max(result.generation_seconds, 1e-9) : 0.0;
   for (const auto& c : cache) {
@@ -153,7 +168,9 @@ int main(int argc, char** argv) {
     j["generation_tps"] = best.generation_tps;
     j["prompt_tps_runs"] = nlohmann::json::array();
     j["generation_tps_runs"] = nlohmann::json::array();
+    j["cpu_share_runs"] = nlohmann::json::array();
     for (const auto& r : runs) {
+      j["cpu_share_runs"].push_back(r.cpu_share);
       j["prompt_tps_runs"].push_back(r.prompt_tps);
       j["generation_tps_runs"].push_back(r.generation_tps);
     }
@@ -166,11 +183,11 @@ int main(int argc, char** argv) {
       std::cout << j.dump() << "\n";
     } else {
       std::printf("%s %s threads=%d: prefill %.1f tok/s (%d tokens), generation %.2f tok/s (%d tokens),"
-                  " peak RSS %.0f MB = %.3f x (weights %.0f MB + KV %.1f MB), load %.2f s\n",
+                  " peak RSS %.0f MB = %.3f x (weights %.0f MB + KV %.1f MB), load %.2f s, cpu share %.2f\n",
                   args.model_type.c_str(), dtype.c_str(), core::cpu::num_threads(), best.prompt_tps,
                   o.prompt_tokens, best.generation_tps, o.gen_tokens, peak / 1e6,
                   static_cast<double>(peak) / budget, weights / 1e6, best.kv_bytes / 1e6,
-                  load_seconds);
+                  load_seconds, runs.back().cpu_share);
     }
   } catch (const std::exception& e) {
     std::cerr << "e2e_bench: " << e.what() << "\n";

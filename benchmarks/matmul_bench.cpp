@@ -121,6 +121,69 @@ BENCHMARK(BM_LaminaHalf)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
+// Decode from memory rather than cache: one row times each of 48 [5632, 2048] weights in
+// turn (1.1 GB of float16/bfloat16, far beyond L3), against the machine's read bandwidth
+// over the same bytes (BM_ReadBandwidth). Args: dtype (0 bfloat16, 1 float16).
+constexpr int kStreamWeights = 48;
+const std::vector<Array>& stream_weights(Dtype dtype) {
+  static std::vector<Array> weights[2];
+  auto& w = weights[dtype == Dtype::float16 ? 1 : 0];
+  if (w.empty()) {
+    Array base = random_matrix({5632, 2048}, dtype);
+    for (int i = 0; i < kStreamWeights; ++i) {
+      Array c = contiguous(base + Array(0.0, dtype));  // a distinct buffer each
+      c.eval();
+      w.push_back(c);
+    }
+  }
+  return w;
+}
+void BM_LaminaHalfStream(benchmark::State& state) {
+  const Dtype dtype = state.range(0) == 0 ? Dtype::bfloat16 : Dtype::float16;
+  const auto& weights = stream_weights(dtype);
+  Array x = random_matrix({1, 2048}, dtype);
+  for (auto _ : state) {
+    for (const auto& w : weights) {
+      Array y = matmul(x, transpose(w));
+      y.eval();
+      benchmark::DoNotOptimize(y.raw_data());
+    }
+  }
+  state.counters["weight_GB/s"] = benchmark::Counter(
+      2.0 * 5632 * 2048 * kStreamWeights * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_LaminaHalfStream)->Arg(0)->Arg(1)->ArgName("f16")->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// Sums every 8-byte word of the same 1.1 GB split over lamina's pool: the read bandwidth.
+void BM_ReadBandwidth(benchmark::State& state) {
+  const auto& weights = stream_weights(Dtype::float16);
+  for (auto _ : state) {
+    uint64_t total = 0;
+    for (const auto& w : weights) {
+      const auto* p = w.data<uint64_t>();
+      const int64_t n = static_cast<int64_t>(w.nbytes() / 8);
+      std::vector<uint64_t> partial(static_cast<size_t>(cpu::num_threads()) * 8, 0);
+      cpu::parallel_for(n, 1 << 16, [&](int64_t b, int64_t e) {
+        uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int64_t i = b;
+        for (; i + 4 <= e; i += 4) {
+          s0 += p[i];
+          s1 += p[i + 1];
+          s2 += p[i + 2];
+          s3 += p[i + 3];
+        }
+        for (; i < e; ++i) s0 += p[i];
+        partial[static_cast<size_t>(b * cpu::num_threads() / n) * 8] = s0 + s1 + s2 + s3;
+      });
+      for (uint64_t v : partial) total += v;
+    }
+    benchmark::DoNotOptimize(total);
+  }
+  state.counters["GB/s"] = benchmark::Counter(2.0 * 5632 * 2048 * kStreamWeights * 1e-9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_ReadBandwidth)->UseRealTime()->Unit(benchmark::kMillisecond);
+
 // Attention-like stacks: [heads, L, D] @ [heads, D, S]. Args: heads, L, D, S.
 void BM_LaminaBatched(benchmark::State& state) {
   const int64_t H = state.range(0), L = state.range(1), D = state.range(2), S = state.range(3);

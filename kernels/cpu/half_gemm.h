@@ -21,7 +21,8 @@ inline constexpr int64_t kHalfGemmDepth = 256;
 int64_t half_gemm_packed_size(int64_t M, int64_t K);
 
 // Packs row tiles [tile_begin, tile_end) (kHalfGemmRows rows each; rows past M are zero)
-// of float32 x [M, K] (row stride ldx) into `packed` (half_gemm_packed_size floats).
+// of a float32 [M, K] matrix into `packed` (half_gemm_packed_size floats); x points at row
+// tile_begin * kHalfGemmRows, rows ldx floats apart.
 void half_gemm_pack_x(const float* x, int64_t ldx, int64_t M, int64_t K, int64_t tile_begin,
                       int64_t tile_end, float* packed);
 

@@ -7,7 +7,7 @@
 #define NUM_OPERANDS 3u
 #include "strided.glsl"
 
-layout(local_size_x_id = 0) in;
+#include "workgroup.glsl"
 layout(constant_id = 1) const uint OP = 0u;
 layout(std430, binding = 1) readonly buffer A { STORAGE(T) a[]; };
 layout(std430, binding = 2) readonly buffer B { STORAGE(T) b[]; };
@@ -54,7 +54,7 @@ VAL apply(VAL x, VAL y) {
 }
 
 void main() {
-  uint i = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+  uint i = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * WG_SIZE;
   if (i >= P[0]) return;
   uint off[NUM_OPERANDS];
   strided_offsets(i, off);

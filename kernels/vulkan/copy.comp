@@ -8,12 +8,12 @@
 #define NUM_OPERANDS 2u
 #include "strided.glsl"
 
-layout(local_size_x_id = 0) in;
+#include "workgroup.glsl"
 layout(std430, binding = 1) readonly buffer In { STORAGE(IN_T) src[]; };
 layout(std430, binding = 2) writeonly buffer Out { STORAGE(OUT_T) dst[]; };
 
 void main() {
-  uint i = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+  uint i = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * WG_SIZE;
   if (i >= P[0]) return;
   uint off[NUM_OPERANDS];
   strided_offsets(i, off);

@@ -7,14 +7,14 @@
 #extension GL_GOOGLE_include_directive : require
 #include "dtype.glsl"
 
-layout(local_size_x_id = 0) in;
+#include "workgroup.glsl"
 layout(std430, binding = 0) readonly buffer Params { uint P[]; };
 layout(std430, binding = 1) readonly buffer A { STORAGE(T) a[]; };
 layout(std430, binding = 2) readonly buffer I { STORAGE(I_T) indices[]; };
 layout(std430, binding = 3) writeonly buffer Out { STORAGE(T) dst[]; };
 
 void main() {
-  uint id = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+  uint id = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * WG_SIZE;
   if (id >= P[0]) return;
   uint axis = P[2], count = P[3], inner = P[4];
   uint i = id % inner, j = (id / inner) % count, o = id / (inner * count);

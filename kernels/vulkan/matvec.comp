@@ -8,7 +8,7 @@
 #define NUM_OPERANDS 3u
 #include "strided.glsl"
 
-layout(local_size_x_id = 0) in;
+#include "workgroup.glsl"
 layout(std430, binding = 1) readonly buffer A { STORAGE(T) a[]; };
 layout(std430, binding = 2) readonly buffer B { STORAGE(T) b[]; };
 layout(std430, binding = 3) writeonly buffer Out { STORAGE(T) dst[]; };
@@ -22,7 +22,7 @@ void main() {
   uint a_sk = P[e + 4u], b_sk = P[e + 5u], b_sn = P[e + 6u];
   uint off[NUM_OPERANDS];
   strided_offsets(gl_WorkGroupID.z, off);
-  uint local = gl_WorkGroupSize.x;
+  uint local = WG_SIZE;
   uint tid = gl_LocalInvocationID.x;
   uint n0 = (gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x) * ROWS;
   float acc[ROWS];

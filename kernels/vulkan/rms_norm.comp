@@ -8,7 +8,7 @@
 #include "strided.glsl"
 #include "rows.glsl"
 
-layout(local_size_x_id = 0) in;
+#include "workgroup.glsl"
 layout(std430, binding = 1) readonly buffer X { STORAGE(T) x[]; };
 layout(std430, binding = 2) readonly buffer W { STORAGE(W_T) w[]; };
 layout(std430, binding = 3) writeonly buffer Out { STORAGE(T) dst[]; };
@@ -24,12 +24,12 @@ void main() {
   uint off[NUM_OPERANDS];
   strided_offsets(row, off);
   float ss = 0.0;
-  for (uint j = gl_LocalInvocationID.x; j < n; j += gl_WorkGroupSize.x) {
+  for (uint j = gl_LocalInvocationID.x; j < n; j += WG_SIZE) {
     float v = LOAD_F(T, x, off[0] + j * xs);
     ss += v * v;
   }
   float r = inversesqrt(reduce_sum(ss) / float(n) + eps);
-  for (uint j = gl_LocalInvocationID.x; j < n; j += gl_WorkGroupSize.x) {
+  for (uint j = gl_LocalInvocationID.x; j < n; j += WG_SIZE) {
     float v = LOAD_F(T, x, off[0] + j * xs) * r;
     if (has_weight) v *= LOAD_F(W_T, w, w_off + j);
     STORE_F(T, dst, off[1] + j * os, v);

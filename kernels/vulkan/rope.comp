@@ -11,7 +11,7 @@
 #define NUM_OPERANDS 2u
 #include "strided.glsl"
 
-layout(local_size_x_id = 0) in;
+#include "workgroup.glsl"
 layout(std430, binding = 1) readonly buffer X { STORAGE(T) x[]; };
 layout(std430, binding = 2) readonly buffer F { STORAGE(F_T) freqs[]; };
 layout(std430, binding = 3) readonly buffer O { STORAGE(O_T) offsets[]; };
@@ -30,7 +30,7 @@ void main() {
   uint o_off = P[e + 11u];
   uint half_dims = dims / 2u;
   uint per_row = half_dims + (n - dims);
-  uint id = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+  uint id = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * WG_SIZE;
   uint row = id / per_row, j = id % per_row;
   if (row >= P[0]) return;
   uint off[NUM_OPERANDS];

@@ -2,13 +2,15 @@
 // addressed by strided.glsl over the outer shape (all dims but the row axis); a row's
 // elements are `step` apart. reduce_sum / reduce_max combine one float per invocation
 // through shared memory (the workgroup size is a power of two, at most 1024).
+#include "workgroup.glsl"
+
 shared float row_scratch[1024];
 
 float reduce_sum(float v) {
   uint tid = gl_LocalInvocationID.x;
   row_scratch[tid] = v;
   barrier();
-  for (uint s = gl_WorkGroupSize.x / 2u; s > 0u; s >>= 1) {
+  for (uint s = WG_SIZE / 2u; s > 0u; s >>= 1) {
     if (tid < s) row_scratch[tid] += row_scratch[tid + s];
     barrier();
   }
@@ -21,7 +23,7 @@ float reduce_max(float v) {
   uint tid = gl_LocalInvocationID.x;
   row_scratch[tid] = v;
   barrier();
-  for (uint s = gl_WorkGroupSize.x / 2u; s > 0u; s >>= 1) {
+  for (uint s = WG_SIZE / 2u; s > 0u; s >>= 1) {
     if (tid < s) row_scratch[tid] = max(row_scratch[tid], row_scratch[tid + s]);
     barrier();
   }

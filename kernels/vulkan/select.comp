@@ -5,14 +5,14 @@
 #define NUM_OPERANDS 4u
 #include "strided.glsl"
 
-layout(local_size_x_id = 0) in;
+#include "workgroup.glsl"
 layout(std430, binding = 1) readonly buffer C { uint8_t cond[]; };
 layout(std430, binding = 2) readonly buffer A { STORAGE(T) a[]; };
 layout(std430, binding = 3) readonly buffer B { STORAGE(T) b[]; };
 layout(std430, binding = 4) writeonly buffer Out { STORAGE(T) dst[]; };
 
 void main() {
-  uint i = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+  uint i = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * WG_SIZE;
   if (i >= P[0]) return;
   uint off[NUM_OPERANDS];
   strided_offsets(i, off);

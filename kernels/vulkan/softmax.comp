@@ -8,7 +8,7 @@
 #include "strided.glsl"
 #include "rows.glsl"
 
-layout(local_size_x_id = 0) in;
+#include "workgroup.glsl"
 layout(std430, binding = 1) readonly buffer X { STORAGE(T) x[]; };
 layout(std430, binding = 2) buffer Out { STORAGE(T) dst[]; };
 
@@ -20,16 +20,16 @@ void main() {
   uint off[NUM_OPERANDS];
   strided_offsets(row, off);
   float m = -1.0 / 0.0;
-  for (uint j = gl_LocalInvocationID.x; j < n; j += gl_WorkGroupSize.x) {
+  for (uint j = gl_LocalInvocationID.x; j < n; j += WG_SIZE) {
     m = max(m, LOAD_F(T, x, off[0] + j * xs));
   }
   m = reduce_max(m);
   float s = 0.0;
-  for (uint j = gl_LocalInvocationID.x; j < n; j += gl_WorkGroupSize.x) {
+  for (uint j = gl_LocalInvocationID.x; j < n; j += WG_SIZE) {
     s += exp(LOAD_F(T, x, off[0] + j * xs) - m);
   }
   float inv = 1.0 / reduce_sum(s);
-  for (uint j = gl_LocalInvocationID.x; j < n; j += gl_WorkGroupSize.x) {
+  for (uint j = gl_LocalInvocationID.x; j < n; j += WG_SIZE) {
     STORE_F(T, dst, off[1] + j * os, exp(LOAD_F(T, x, off[0] + j * xs) - m) * inv);
   }
 }

@@ -91,13 +91,66 @@ Array Llama::forward(const Array& tokens, std::vector<nn::KVCache>& cache) {
     h = h * Array(std::sqrt(static_cast<double>(args_.hidden_size)), h.dtype());
   }
   for (size_t i = 0; i < layers_.size(); ++i) {
-    const LlamaBlock& b = layers_[i];
-    Array x = b.input_norm(h);
-    h = h + b.o_proj(nn::attend(b.q_proj(x), b.k_proj(x), b.v_proj(x), b.attention, rope_, cache[i]));
-    h = h + mlp(b, b.post_attention_norm(h));
+    h = grad_checkpoint_ ? checkpointed_block(layers_[i], h, cache[i]) : block(layers_[i], h, cache[i]);
   }
   h = norm_(h);
   return lm_head_ ? (*lm_head_)(h) : embed_tokens_.as_linear(h);
+}
+
+Array Llama::block(const LlamaBlock& b, const Array& h_in, nn::KVCache& cache) const {
+  Array x = b.input_norm(h_in);
+  Array h = h_in + b.o_proj(nn::attend(b.q_proj(x), b.k_proj(x), b.v_proj(x), b.attention, rope_, cache));
+  return h + mlp(b, b.post_attention_norm(h));
+}
+
+Array Llama::checkpointed_block(LlamaBlock& b, const Array& h, const nn::KVCache& cache) {
+  std::vector<Array*> slots;
+  for (nn::Linear* l : {&b.q_proj, &b.k_proj, &b.v_proj, &b.o_proj, &b.gate_proj, &b.up_proj, &b.down_proj}) {
+    for (Array* p : l->trainable_parameters()) slots.push_back(p);
+  }
+  std::vector<Array> primals{h};
+  for (Array* p : slots) primals.push_back(*p);
+  // The backward pass re-runs the block on its own copy of the cache as it was before the
+  // block (training uses fresh caches; the caller's cache is left as it was).
+  auto run = [this, &b, slots, cache](const std::vector<Array>& in) {
+    std::vector<Array> saved;
+    for (size_t k = 0; k < slots.size(); ++k) {
+      saved.push_back(*slots[k]);
+      *slots[k] = in[k + 1];
+    }
+    nn::KVCache local = cache;
+    Array out;
+    try {
+      out = block(b, in[0], local);
+    } catch (...) {
+      for (size_t k = 0; k < slots.size(); ++k) *slots[k] = saved[k];
+      throw;
+    }
+    for (size_t k = 0; k < slots.size(); ++k) *slots[k] = saved[k];
+    return out;
+  };
+  return checkpoint(run)(primals);
+}
+
+std::vector<std::pair<std::string, nn::Linear*>> Llama::linear_layers() {
+  std::vector<std::pair<std::string, nn::Linear*>> out;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    LlamaBlock& b = layers_[i];
+    std::string p = "model.layers." + std::to_string(i) + ".";
+    // Fused projections (Phi-3) are row views of one tensor: not listed separately.
+    if (!options_.fused_qkv) {
+      out.emplace_back(p + "self_attn.q_proj", &b.q_proj);
+      out.emplace_back(p + "self_attn.k_proj", &b.k_proj);
+      out.emplace_back(p + "self_attn.v_proj", &b.v_proj);
+    }
+    out.emplace_back(p + "self_attn.o_proj", &b.o_proj);
+    if (!options_.fused_gate_up) {
+      out.emplace_back(p + "mlp.gate_proj", &b.gate_proj);
+      out.emplace_back(p + "mlp.up_proj", &b.up_proj);
+    }
+    out.emplace_back(p + "mlp.down_proj", &b.down_proj);
+  }
+  return out;
 }
 
 void sanitize_llama(const nlohmann::json& config, nn::WeightMap& weights) {

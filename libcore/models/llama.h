@@ -38,9 +38,14 @@ class Llama : public Model {
   Llama(const nlohmann::json& config, nn::WeightMap& weights, const LlamaOptions& options);
   core::Array forward(const core::Array& tokens, std::vector<nn::KVCache>& cache) override;
   int num_layers() const override { return static_cast<int>(layers_.size()); }
+  std::vector<std::pair<std::string, nn::Linear*>> linear_layers() override;
+  void set_grad_checkpoint(bool on) override { grad_checkpoint_ = on; }
 
  private:
   core::Array mlp(const LlamaBlock& block, const core::Array& x) const;
+  core::Array block(const LlamaBlock& b, const core::Array& h, nn::KVCache& cache) const;
+  // block() under core::checkpoint, with the block's trainable arrays as its inputs.
+  core::Array checkpointed_block(LlamaBlock& b, const core::Array& h, const nn::KVCache& cache);
 
   LlamaOptions options_;
   nn::Embedding embed_tokens_;
@@ -48,6 +53,7 @@ class Llama : public Model {
   nn::RMSNorm norm_;
   std::optional<nn::Linear> lm_head_;
   nn::RoPE rope_;
+  bool grad_checkpoint_ = false;
 };
 
 // The sanitize shared by the family: drops rotary inv_freq buffers, and lm_head when the

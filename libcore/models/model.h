@@ -10,6 +10,7 @@
 
 #include "libcore/array/array.h"
 #include "libcore/nn/kv_cache.h"
+#include "libcore/nn/linear.h"
 #include "libcore/nn/rope.h"
 #include "libcore/nn/weights.h"
 
@@ -49,6 +50,13 @@ class Model {
   const BaseArgs& args() const { return args_; }
   // A fresh cache per layer (max_kv_size 0: unbounded).
   std::vector<nn::KVCache> make_cache(int64_t max_kv_size = 0) const;
+  // The Linear layers of the decoder blocks by module path
+  // ("model.layers.3.self_attn.q_proj"), in layer order: what adapters wrap and what full
+  // fine-tuning trains. Empty for a model that does not list them.
+  virtual std::vector<std::pair<std::string, nn::Linear*>> linear_layers() { return {}; }
+  // Training: when on, forward() keeps only each block's input for the backward pass and
+  // recomputes the block's activations there (gradient checkpointing).
+  virtual void set_grad_checkpoint(bool on) {}
 
  protected:
   BaseArgs args_;

@@ -52,7 +52,17 @@ Array Linear::base(const Array& x) const {
   return bias_ ? y + *bias_ : y;
 }
 
-Array Linear::operator()(const Array& x) const { return base(x); }
+Array Linear::operator()(const Array& x) const { return adapter_ ? adapter_->apply(*this, x) : base(x); }
+
+std::vector<Array*> Linear::trainable_parameters() {
+  if (adapter_) return adapter_->parameters();
+  std::vector<Array*> out;
+  if (weight_trainable_ && !quantized_) {
+    out.push_back(&weight_);
+    if (bias_) out.push_back(&*bias_);
+  }
+  return out;
+}
 
 Array Linear::dense_weight() const { return quantized_ ? quantized_->dequantized() : weight_; }
 

@@ -3,8 +3,10 @@
 // model files use one type and never need to know which.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "libcore/array/array.h"
 #include "libcore/nn/weights.h"
@@ -27,6 +29,19 @@ struct QuantizedWeight {
 // bits and group size follow from the shapes (the loader has checked them against
 // config.json). Throws naming the tensor when a shape does not fit.
 QuantizedWeight load_quantized_weight(WeightMap& w, const std::string& prefix, int64_t in, int64_t out);
+
+class Linear;
+
+// Something wrapped around a Linear layer that changes its output (LoRA, DoRA).
+class Adapter {
+ public:
+  virtual ~Adapter() = default;
+  // The wrapped layer's output for x (the adapter calls layer.base(x) itself).
+  virtual core::Array apply(const Linear& layer, const core::Array& x) const = 0;
+  // The adapter's trainable arrays, so that a training loop can read, replace and update
+  // them (replacing one changes what apply() uses).
+  virtual std::vector<core::Array*> parameters() = 0;
+};
 
 // y = x W^T (+ b), W [out, in], float or quantized.
 class Linear {
@@ -54,11 +69,21 @@ class Linear {
   // Output rows [start, stop) of this layer (views; splits a fused projection).
   Linear rows(int64_t start, int64_t stop) const;
 
+  // An adapter applied in operator() (nullptr: none).
+  void set_adapter(std::shared_ptr<Adapter> adapter) { adapter_ = std::move(adapter); }
+  const std::shared_ptr<Adapter>& adapter() const { return adapter_; }
+  // Full fine-tuning: when set, trainable_parameters() holds the float weight (and bias).
+  void set_weight_trainable(bool trainable) { weight_trainable_ = trainable; }
+  // What a training loop updates in this layer: the adapter's arrays, or the float weight
+  // and bias when set_weight_trainable(true) (a quantized weight is never trainable).
+  std::vector<core::Array*> trainable_parameters();
+
  private:
   core::Array weight_;
   std::optional<QuantizedWeight> quantized_;
   std::optional<core::Array> bias_;
-  // An adapter (LoRA/DoRA) will live here and be added in operator().
+  std::shared_ptr<Adapter> adapter_;
+  bool weight_trainable_ = false;
 };
 
 // Rows of a [vocab, dim] table (float or quantized); as_linear() uses it as a tied output

@@ -5,21 +5,29 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "libcore/convert/convert.h"
 #include "libcore/io/safetensors.h"
 #include "libcore/models/loader.h"
 #include "libcore/ops/ops.h"
-#include "tests/cli/run_lamina.h"
 #include "tests/test_util.h"
 
 namespace lamina {
 namespace {
 
 namespace fs = std::filesystem;
-using test::quoted;
 using test::run_lamina;
+
+// Copies a model directory (its regular files) to `to`.
+void copy_model(const std::string& from, const std::string& to) {
+  std::filesystem::create_directories(to);
+  for (const auto& e : std::filesystem::directory_iterator(from)) {
+    if (e.is_regular_file()) std::filesystem::copy_file(e.path(), to + "/" + e.path().filename().string());
+  }
+}
+
 
 double max_abs_diff(const core::Array& a, const core::Array& b) {
   auto va = a.to_vector<double>(), vb = b.to_vector<double>();
@@ -32,7 +40,7 @@ double max_abs_diff(const core::Array& a, const core::Array& b) {
 // Last-position logits of every reference prompt, in float32, within 1e-3.
 void expect_matches_reference(const std::string& dir, const std::string& model) {
   std::string ref_dir = test::testdata("models/" + model);
-  auto ref = nlohmann::json::parse(test::read_whole_file(ref_dir + "/reference.json"));
+  auto ref = nlohmann::json::parse(test::read_text_file(ref_dir + "/reference.json"));
   auto tensors = io::load_safetensors(ref_dir + "/reference.safetensors").tensors;
   auto loaded = models::load_model(dir, {core::Dtype::float32});
   for (size_t i = 0; i < ref["prompts"].size(); ++i) {
@@ -62,7 +70,7 @@ class ConvertTest : public ::testing::Test {
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(out)) << out;
-    for (const auto& e : fs::directory_iterator(fs::path(out).parent_path())) {
+    for (const auto& e : fs::directory_iterator(dir_)) {
       EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
     }
   }
@@ -73,8 +81,8 @@ TEST_F(ConvertTest, EveryModelConvertsAndMatchesReference) {
   for (std::string model : {"tiny-llama", "tiny-qwen2", "tiny-phi3", "tiny-gemma", "stories260k"}) {
     SCOPED_TRACE(model);
     std::string out = dir_ + "/" + model;
-    auto r = run_lamina("convert --hf-path " + quoted(test::testdata("models/" + model)) +
-                            " --mlx-path " + quoted(out) + " --dtype float32 --json",
+    auto r = run_lamina("convert --hf-path " + test::shell_quote(test::testdata("models/" + model)) +
+                            " --mlx-path " + test::shell_quote(out) + " --dtype float32 --json",
                         dir_);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto j = nlohmann::json::parse(r.out);
@@ -111,8 +119,8 @@ TEST_F(ConvertTest, ShardedOutputLoadsAndMatchesReference) {
 
 TEST_F(ConvertTest, TokenizerFilesCopiedAndDefaultDtypeFromConfig) {
   std::string out = dir_ + "/out";
-  auto r = run_lamina("convert --hf-path " + quoted(test::testdata("models/tiny-llama")) +
-                          " --mlx-path " + quoted(out) + " --json", dir_);
+  auto r = run_lamina("convert --hf-path " + test::shell_quote(test::testdata("models/tiny-llama")) +
+                          " --mlx-path " + test::shell_quote(out) + " --json", dir_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out)["dtype"], "bfloat16");  // the config's "dtype"
   for (const char* f : {"tokenizer.json", "tokenizer_config.json", "generation_config.json", "chat_template.jinja"}) {
@@ -125,14 +133,14 @@ TEST_F(ConvertTest, TokenizerFilesCopiedAndDefaultDtypeFromConfig) {
 
 TEST_F(ConvertTest, ExistingOutputNeedsForce) {
   std::string out = dir_ + "/out";
-  std::string args = "--hf-path " + quoted(test::testdata("models/tiny-llama")) + " --mlx-path " + quoted(out);
+  std::string args = "--hf-path " + test::shell_quote(test::testdata("models/tiny-llama")) + " --mlx-path " + test::shell_quote(out);
   ASSERT_EQ(run_lamina("convert " + args, dir_).exit_code, 0);
-  test::copy_model(out, dir_ + "/before");
+  copy_model(out, dir_ + "/before");
   auto r = run_lamina("convert " + args + " --dtype float32", dir_);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("already exists (use --force"), std::string::npos) << r.err;
-  EXPECT_EQ(test::read_whole_file(out + "/model.safetensors"),
-            test::read_whole_file(dir_ + "/before/model.safetensors"));  // untouched
+  EXPECT_EQ(test::read_text_file(out + "/model.safetensors"),
+            test::read_text_file(dir_ + "/before/model.safetensors"));  // untouched
   r = run_lamina("convert " + args + " --dtype float32 --force", dir_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const auto& [name, a] : io::load_model_weights(out).tensors) EXPECT_EQ(a.dtype(), core::Dtype::float32);
@@ -140,9 +148,9 @@ TEST_F(ConvertTest, ExistingOutputNeedsForce) {
 
 TEST_F(ConvertTest, RefusesToWriteIntoItsInput) {
   std::string model = dir_ + "/model";
-  test::copy_model(test::testdata("models/tiny-llama"), model);
+  copy_model(test::testdata("models/tiny-llama"), model);
   for (std::string out : {model, model + "/inner"}) {
-    auto r = run_lamina("convert --hf-path " + quoted(model) + " --mlx-path " + quoted(out) + " --force", dir_);
+    auto r = run_lamina("convert --hf-path " + test::shell_quote(model) + " --mlx-path " + test::shell_quote(out) + " --force", dir_);
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("must not be the input directory"), std::string::npos) << r.err;
   }
@@ -152,23 +160,23 @@ TEST_F(ConvertTest, RefusesToWriteIntoItsInput) {
 
 TEST_F(ConvertTest, MissingConfig) {
   std::string model = dir_ + "/model";
-  test::copy_model(test::testdata("models/tiny-llama"), model);
+  copy_model(test::testdata("models/tiny-llama"), model);
   fs::remove(model + "/config.json");
-  expect_failure("--hf-path " + quoted(model) + " --mlx-path " + quoted(dir_ + "/out"), dir_ + "/out",
+  expect_failure("--hf-path " + test::shell_quote(model) + " --mlx-path " + test::shell_quote(dir_ + "/out"), dir_ + "/out",
                  "config.json: not found");
 }
 
 TEST_F(ConvertTest, GarbledConfig) {
   std::string model = dir_ + "/model";
-  test::copy_model(test::testdata("models/tiny-llama"), model);
+  copy_model(test::testdata("models/tiny-llama"), model);
   std::ofstream(model + "/config.json") << "{\"model_type\": \"llama\", \"hidden_size\": ";
-  expect_failure("--hf-path " + quoted(model) + " --mlx-path " + quoted(dir_ + "/out"), dir_ + "/out",
+  expect_failure("--hf-path " + test::shell_quote(model) + " --mlx-path " + test::shell_quote(dir_ + "/out"), dir_ + "/out",
                  "not valid JSON");
 }
 
 TEST_F(ConvertTest, MissingTensorIsNamed) {
   std::string model = dir_ + "/model";
-  test::copy_model(test::testdata("models/tiny-llama"), model);
+  copy_model(test::testdata("models/tiny-llama"), model);
   auto data = io::load_safetensors(model + "/model.safetensors");
   io::NamedArrays kept;
   for (const auto& name : data.names) {
@@ -177,29 +185,29 @@ TEST_F(ConvertTest, MissingTensorIsNamed) {
   io::save_safetensors(model + "/model2.safetensors", kept);
   data = io::SafetensorsData();
   fs::rename(model + "/model2.safetensors", model + "/model.safetensors");
-  expect_failure("--hf-path " + quoted(model) + " --mlx-path " + quoted(dir_ + "/out"), dir_ + "/out",
+  expect_failure("--hf-path " + test::shell_quote(model) + " --mlx-path " + test::shell_quote(dir_ + "/out"), dir_ + "/out",
                  "missing tensor 'model.layers.1.mlp.up_proj.weight'");
 }
 
 TEST_F(ConvertTest, ShapeMismatchAgainstConfig) {
   std::string model = dir_ + "/model";
-  test::copy_model(test::testdata("models/tiny-llama"), model);
-  auto config = nlohmann::json::parse(test::read_whole_file(model + "/config.json"));
+  copy_model(test::testdata("models/tiny-llama"), model);
+  auto config = nlohmann::json::parse(test::read_text_file(model + "/config.json"));
   config["intermediate_size"] = 192;
   std::ofstream(model + "/config.json") << config.dump();
-  expect_failure("--hf-path " + quoted(model) + " --mlx-path " + quoted(dir_ + "/out"), dir_ + "/out",
+  expect_failure("--hf-path " + test::shell_quote(model) + " --mlx-path " + test::shell_quote(dir_ + "/out"), dir_ + "/out",
                  "but the config implies [192, 64]");
 }
 
 TEST_F(ConvertTest, UnknownModelTypeListsSupported) {
   std::string model = dir_ + "/model";
-  test::copy_model(test::testdata("models/tiny-llama"), model);
-  auto config = nlohmann::json::parse(test::read_whole_file(model + "/config.json"));
+  copy_model(test::testdata("models/tiny-llama"), model);
+  auto config = nlohmann::json::parse(test::read_text_file(model + "/config.json"));
   config["model_type"] = "falcon9";
   std::ofstream(model + "/config.json") << config.dump();
-  expect_failure("--hf-path " + quoted(model) + " --mlx-path " + quoted(dir_ + "/out"), dir_ + "/out",
+  expect_failure("--hf-path " + test::shell_quote(model) + " --mlx-path " + test::shell_quote(dir_ + "/out"), dir_ + "/out",
                  "model_type 'falcon9' is not supported (supported: ");
-  auto r = run_lamina("convert --hf-path " + quoted(model) + " --mlx-path " + quoted(dir_ + "/out"), dir_);
+  auto r = run_lamina("convert --hf-path " + test::shell_quote(model) + " --mlx-path " + test::shell_quote(dir_ + "/out"), dir_);
   for (const char* t : {"llama", "qwen2", "qwen3", "gemma", "phi3", "mistral"}) {
     EXPECT_NE(r.err.find(t), std::string::npos) << t;
   }
@@ -209,8 +217,8 @@ TEST_F(ConvertTest, UnwritableOutputDirectory) {
   // A regular file where the parent directory should be, and a path under /proc (not
   // writable even by root).
   std::ofstream(dir_ + "/file") << "x";
-  const std::string model = quoted(test::testdata("models/tiny-llama"));
-  expect_failure("--hf-path " + model + " --mlx-path " + quoted(dir_ + "/file/out"), dir_ + "/file/out",
+  const std::string model = test::shell_quote(test::testdata("models/tiny-llama"));
+  expect_failure("--hf-path " + model + " --mlx-path " + test::shell_quote(dir_ + "/file/out"), dir_ + "/file/out",
                  "does not exist");
   auto r = run_lamina("convert --hf-path " + model + " --mlx-path /proc/lamina_out", dir_);
   EXPECT_EQ(r.exit_code, 1);

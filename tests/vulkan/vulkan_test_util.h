@@ -10,6 +10,7 @@
 #include "libcore/array/array.h"
 #include "libcore/backend/vulkan/context.h"
 #include "libcore/backend/vulkan/kernel_util.h"
+#include "libcore/ops/ops.h"
 #include "tests/test_util.h"
 
 namespace lamina::test {
@@ -46,7 +47,9 @@ inline void expect_gpu_matches_cpu(int device, const std::function<core::Array()
   core::Array ref = run_on(core::Device::cpu(), build);
   uint64_t fallbacks = core::vulkan::fallback_count();
   core::Array got = run_on(core::Device::vulkan(device), build);
-  if (native) EXPECT_EQ(core::vulkan::fallback_count(), fallbacks) << "ran on the CPU fallback";
+  if (native) {
+    EXPECT_EQ(core::vulkan::fallback_count(), fallbacks) << "ran on the CPU fallback";
+  }
   ASSERT_EQ(got.dtype(), ref.dtype());
   expect_arrays_close(got, ref, atol, rtol);
 }

@@ -18,6 +18,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/cpu/half_gemm.h"
 #include "kernels/cpu/half_matmul.h"
 #include "libcore/backend/cpu/cpu_util.h"
 #include "libcore/backend/cpu/thread_pool.h"
@@ -203,6 +204,45 @@ void direct_product(HalfType type, const float* x, int64_t R, const uint16_t* w,
   }
 }
 
+// C = A @ W^T for many rows A [M, K] and a weight W [N, K] with contiguous rows (row
+// stride ldw) through the blocked half GEMM: row blocks of A are converted and packed
+// once, column chunks of W go side by side on the pool, each through a small float32
+// scratch that is rounded into C. (Measured against the panel + sgemm route below:
+// no repacking of A per panel, and each weight element converted once per row block.)
+void half_matrix_packed(HalfType type, const uint16_t* A, const Mat& a, const uint16_t* W,
+                        int64_t ldw, int64_t N, uint16_t* C, int64_t ldc, bool parallel) {
+  const int64_t M = a.rows, K = a.cols;
+  const int64_t tile = kernels::kHalfGemmRows;
+  const int64_t row_block =
+      std::min(M, std::max<int64_t>(tile, kHalfRowBlockBytes / (4 * K) / tile * tile));
+  const int64_t threads = parallel ? cpu::num_threads() : 1;
+  const int64_t chunk = std::clamp<int64_t>(N / (4 * threads) / 32 * 32, 32, 256);
+  const int64_t chunks = (N + chunk - 1) / chunk;
+  auto packed = scratch<float>(kernels::half_gemm_packed_size(row_block, K));
+  for (int64_t m0 = 0; m0 < M; m0 += row_block) {
+    const int64_t mb = std::min(row_block, M - m0);
+    const int64_t tiles = (mb + tile - 1) / tile;
+    run(parallel, tiles, std::max<int64_t>(1, kMinChunkWork / (tile * K)), [&](int64_t t0, int64_t t1) {
+      auto rows = scratch<float>(tile * K);
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t r0 = t * tile, nr = std::min(tile, mb - r0);
+        rows_to_float(type, A + (m0 + r0) * a.rs, a, nr, rows.get(), K);
+        kernels::half_gemm_pack_x(rows.get(), K, mb, K, t, t + 1, packed.get());
+      }
+    });
+    run(parallel, chunks, 1, [&](int64_t c0, int64_t c1) {
+      auto acc = scratch<float>(mb * chunk);
+      for (int64_t c = c0; c < c1; ++c) {
+        const int64_t n0 = c * chunk, n1 = std::min(N, n0 + chunk);
+        kernels::half_gemm_nt(type, packed.get(), mb, K, W, ldw, n0, n1, acc.get(), n1 - n0);
+        for (int64_t r = 0; r < mb; ++r) {
+          kernels::float_to_half(type, acc.get() + r * (n1 - n0), C + (m0 + r) * ldc + n0, n1 - n0);
+        }
+      }
+    });
+  }
+}
+
 // C = A @ B for one half matrix pair; C has row stride ldc.
 void half_matrix(HalfType type, const uint16_t* A, const Mat& a, const uint16_t* B,
                  const Mat& b, uint16_t* C, int64_t ldc, bool parallel) {
@@ -235,12 +275,16 @@ void half_matrix(HalfType type, const uint16_t* A, const Mat& a, const uint16_t*
         });
     return;
   }
+  const BlasView vb = blas_view(b);
+  if (vb.trans && kernels::half_gemm_is_fast()) {
+    half_matrix_packed(type, A, a, B, vb.ld, N, C, ldc, parallel);
+    return;
+  }
   // Many rows: A rows are converted to float32 once per row block; the weight is cut into
   // panels of columns, each converted into a small (L2-sized) float32 scratch and
   // multiplied by single-threaded sgemm, panels side by side on the pool. (Measured against
   // converting 4 MB column blocks for OpenBLAS's own threads: equal at 128 rows, up to 25%
   // faster at 16-32 rows, and no BLAS threads competing with the pool.)
-  const BlasView vb = blas_view(b);
   const int64_t row_block = std::min(M, std::max<int64_t>(64, kHalfRowBlockBytes / (4 * K)));
   const int64_t panel =
       std::min(N, std::clamp<int64_t>(kHalfPanelBytes / (4 * K) / 16 * 16, 16, 256));
