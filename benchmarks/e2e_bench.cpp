@@ -2,12 +2,14 @@
 // generate::generate, as `lamina generate` runs it): prefill tokens/s of a random prompt,
 // generation tokens/s, and the process's peak RSS against weights + KV cache.
 //   e2e_bench --model /tmp/bench-tinyllama-f16 --threads 2 [--prompt-tokens 512]
-//             [--gen-tokens 128] [--runs 2] [--json]
+//             [--gen-tokens 128] [--runs 2] [--bandwidth GB/s] [--json | --markdown]
+//   e2e_bench --read-bandwidth --threads 2     (GB/s; its figure goes to --bandwidth)
 // One configuration per process, so that peak RSS belongs to it (scripts/bench_e2e.sh runs
 // the matrix). Greedy sampling, EOS ignored: always exactly --gen-tokens tokens.
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -36,7 +38,53 @@ struct Options {
   int warmup_tokens = 8;
   uint64_t seed = 0;
   bool json = false;
+  bool markdown = false;  // one table row (scripts/bench_e2e.sh collects them)
+  bool read_bandwidth = false;  // only measure the machine's read bandwidth, then exit
+  double bandwidth_gbs = 0;     // read bandwidth measured before (for the bound column)
 };
+
+using u64x4 = uint64_t __attribute__((vector_size(32)));
+
+// Sum of p[b, e) with four accumulators; cloned for AVX-512, AVX2 and baseline x86-64 so the
+// bandwidth figure is what wide loads get, as the decode kernels use them.
+#if defined(__x86_64__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+uint64_t sum_words(const u64x4* p, int64_t b, int64_t e) {
+  u64x4 s0{}, s1{}, s2{}, s3{};
+  int64_t i = b;
+  for (; i + 4 <= e; i += 4) {
+    s0 += p[i];
+    s1 += p[i + 1];
+    s2 += p[i + 2];
+    s3 += p[i + 3];
+  }
+  for (; i < e; ++i) s0 += p[i];
+  const u64x4 s = s0 + s1 + s2 + s3;
+  return s[0] + s[1] + s[2] + s[3];
+}
+
+// Read bandwidth of this machine over lamina's pool: sums every word of a 1 GiB buffer,
+// best of five passes. Run in its own process (--read-bandwidth) so that its buffer does not
+// count in a model's RSS.
+double measure_read_bandwidth() {
+  const size_t bytes = size_t{1} << 30;
+  const int64_t n = static_cast<int64_t>(bytes / sizeof(u64x4));
+  std::vector<u64x4> buffer(static_cast<size_t>(n), u64x4{1, 1, 1, 1});
+  double best = 0;
+  for (int pass = 0; pass < 5; ++pass) {
+    std::atomic<uint64_t> total{0};
+    const auto start = std::chrono::steady_clock::now();
+    core::cpu::parallel_for(n, 1 << 16, [&](int64_t b, int64_t e) {
+      total += sum_words(buffer.data(), b, e);
+    });
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (total.load() != 4 * static_cast<uint64_t>(n)) throw lamina::Error("read bandwidth: bad sum");
+    best = std::max(best, static_cast<double>(bytes) / seconds / 1e9);
+  }
+  return best;
+}
 
 uint64_t current_rss_bytes() {
   std::ifstream statm("/proc/self/statm");
@@ -102,7 +150,9 @@ RunResult run_once(models::Model& model, const std::vector<int32_t>& prompt, int
 int usage(const char* argv0) {
   std::cerr << "usage: " << argv0
             << " --model DIR [--threads N] [--prompt-tokens 512] [--gen-tokens 128] [--runs 1]"
-               " [--warmup-tokens 8] [--seed 0] [--json]\n";
+               " [--warmup-tokens 8] [--seed 0] [--bandwidth GB/s] [--json | --markdown]\n"
+               "       "
+            << argv0 << " --read-bandwidth [--threads N]\n";
   return 2;
 }
 
@@ -112,8 +162,12 @@ int main(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
-    if (flag == "--json") {
-      o.json = true;
+    if (flag == "--json" || flag == "--markdown") {
+      (flag == "--json" ? o.json : o.markdown) = true;
+      continue;
+    }
+    if (flag == "--read-bandwidth") {
+      o.read_bandwidth = true;
       continue;
     }
     if (i + 1 >= argc) return usage(argv[0]);
@@ -125,7 +179,13 @@ int main(int argc, char** argv) {
     else if (flag == "--runs") o.runs = std::atoi(value.c_str());
     else if (flag == "--warmup-tokens") o.warmup_tokens = std::atoi(value.c_str());
     else if (flag == "--seed") o.seed = std::strtoull(value.c_str(), nullptr, 10);
+    else if (flag == "--bandwidth") o.bandwidth_gbs = std::atof(value.c_str());
     else return usage(argv[0]);
+  }
+  if (o.read_bandwidth) {
+    if (o.threads > 0) core::cpu::set_num_threads(o.threads);
+    std::printf("%.2f\n", measure_read_bandwidth());
+    return 0;
   }
   if (o.model.empty() || o.prompt_tokens < 1 || o.gen_tokens < 2 || o.runs < 1) return usage(argv[0]);
 
@@ -179,8 +239,20 @@ int main(int argc, char** argv) {
     j["rss_at_start_bytes"] = rss_start;
     j["peak_rss_bytes"] = peak;
     j["peak_rss_over_weights_plus_kv"] = static_cast<double>(peak) / budget;
+    // Decode reads every weight once per token: bandwidth / weight bytes bounds tokens/s.
+    const double bound_tps = o.bandwidth_gbs * 1e9 / static_cast<double>(weights);
+    if (o.bandwidth_gbs > 0) {
+      j["read_bandwidth_gbs"] = o.bandwidth_gbs;
+      j["generation_bound_tps"] = bound_tps;
+    }
     if (o.json) {
       std::cout << j.dump() << "\n";
+    } else if (o.markdown) {
+      std::printf("| %s | %s | %d | %.1f | %.2f | %.1f (%.0f%%) | %.0f | %.3f | %.2f |\n",
+                  fs::path(o.model).filename().c_str(), dtype.c_str(), core::cpu::num_threads(),
+                  best.prompt_tps, best.generation_tps, bound_tps,
+                  bound_tps > 0 ? 100.0 * best.generation_tps / bound_tps : 0.0, peak / 1e6,
+                  static_cast<double>(peak) / budget, runs.back().cpu_share);
     } else {
       std::printf("%s %s threads=%d: prefill %.1f tok/s (%d tokens), generation %.2f tok/s (%d tokens),"
                   " peak RSS %.0f MB = %.3f x (weights %.0f MB + KV %.1f MB), load %.2f s, cpu share %.2f\n",

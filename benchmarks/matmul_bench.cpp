@@ -117,6 +117,8 @@ BENCHMARK(BM_LaminaHalf)
     ->Args({32, 5632, 2048, 1, 0})
     ->Args({128, 5632, 2048, 1, 0})
     ->Args({128, 5632, 2048, 1, 1})
+    ->Args({512, 5632, 2048, 1, 1})
+    ->Args({512, 2048, 5632, 1, 1})
     ->ArgNames({"M", "N", "K", "wT", "f16"})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);

@@ -41,6 +41,7 @@ std::string load_cached_prefix(const ModelSession& session, const std::string& p
 int run_generate(GenerateFlags& f) {
   if (f.model.max_kv_size > 0 && !f.prompt_cache_file.empty())
     throw Error("--max-kv-size cannot be combined with --prompt-cache-file");
+  f.model.quiet = f.quiet || f.json;
   ModelSession session = open_model(f.model);
   generate::PrefixCache cache(*session.loaded.model, f.model.max_kv_size);
   std::string prompt = read_prompt_argument(f.prompt);

@@ -194,13 +194,15 @@ int run_lora(LoraFlags& f, const CLI::App& app) {
   return 0;
 }
 
+CommandRunner setup_lora(CLI::App& app) {
+  auto flags = std::make_shared<LoraFlags>();
+  add_lora_flags(app, *flags);
+  const CLI::App* parsed = &app;
+  return [flags, parsed] { return run_lora(*flags, *parsed); };
+}
+
 }  // namespace
 
-LAMINA_COMMAND(lora, "Fine-tune a model with LoRA, DoRA or full fine-tuning (mlx_lm.lora)",
-               [](CLI::App& app) -> CommandRunner {
-                 auto flags = std::make_shared<LoraFlags>();
-                 add_lora_flags(app, *flags);
-                 return [flags, &app] { return run_lora(*flags, app); };
-               });
+LAMINA_COMMAND(lora, "Fine-tune a model with LoRA, DoRA or full fine-tuning (mlx_lm.lora)", setup_lora);
 
 }  // namespace lamina::cli

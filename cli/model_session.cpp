@@ -10,6 +10,7 @@
 #include "libcore/error.h"
 #include "libcore/generate/prompt_cache.h"
 #include "libcore/tokenizer/chat_template.h"
+#include "lora/adapters.h"
 
 namespace lamina::cli {
 
@@ -55,6 +56,7 @@ void add_model_flags(CLI::App& app, ModelFlags& flags, bool kv_size) {
                  "Which template when tokenizer_config.json holds several (default: default)");
   app.add_option("--prefill-step-size", flags.prefill_step_size, "Prompt tokens per forward pass (default: 2048)")
       ->check(kPositive);
+  app.add_option("--adapter-path", flags.adapter_path, "Directory of trained adapters (lamina lora) to apply");
   if (kv_size) {
     app.add_option("--max-kv-size", flags.max_kv_size,
                    "Keep at most this many positions in the KV cache (rotating; default: unbounded)")
@@ -89,10 +91,15 @@ std::string read_prompt_argument(const std::string& text) {
 
 ModelSession open_model(const ModelFlags& flags) {
   core::set_default_device(core::parse_device(flags.device));
+  if (flags.device == "auto" && !flags.quiet) {
+    std::string note = core::auto_device_note();
+    if (!note.empty()) std::cerr << "lamina: " << note << "\n";
+  }
   if (flags.threads > 0) core::cpu::set_num_threads(flags.threads);
   models::LoadOptions options;
   if (!flags.dtype.empty()) options.dtype = core::dtype_from_name(flags.dtype);
   models::LoadedModel loaded = models::load_model(flags.model, options);
+  if (!flags.adapter_path.empty()) lora::load_adapters(*loaded.model, flags.adapter_path);
   fs::path tok = fs::path(flags.model) / "tokenizer.json";
   if (!fs::exists(tok)) throw Error(tok.string() + ": not found (the model has no tokenizer)");
   ModelSession s{std::move(loaded), tokenizer::Tokenizer::load(flags.model), {}, {}, flags};
@@ -163,7 +170,8 @@ generate::GenerateOptions ModelSession::generate_options(const SamplingFlags& f)
 namespace lamina::cli {
 
 std::string ModelSession::cache_identity() const {
-  return generate::model_fingerprint(flags.model) + "/" + (flags.dtype.empty() ? "checkpoint-dtype" : flags.dtype);
+  return generate::model_fingerprint(flags.model) + "/" + (flags.dtype.empty() ? "checkpoint-dtype" : flags.dtype) +
+         (flags.adapter_path.empty() ? "" : "/adapters:" + flags.adapter_path);
 }
 
 }  // namespace lamina::cli

@@ -26,6 +26,8 @@ struct ModelFlags {
   std::string chat_template_name = "default";
   int64_t max_kv_size = 0;
   int prefill_step_size = 2048;
+  std::string adapter_path;  // LoRA/DoRA/full adapters applied after loading ("" for none)
+  bool quiet = false;        // no notices on stderr (set by --quiet / --json)
 };
 
 struct SamplingFlags {
@@ -38,7 +40,7 @@ struct SamplingFlags {
 };
 
 // Adds --model, --dtype, --device, --threads, --system-prompt, --ignore-chat-template,
-// --chat-template-name, --prefill-step-size and (when `kv_size`) --max-kv-size.
+// --chat-template-name, --prefill-step-size, --adapter-path and (when `kv_size`) --max-kv-size.
 void add_model_flags(CLI::App& app, ModelFlags& flags, bool kv_size = true);
 // Adds --max-tokens, --temp, --top-p, --top-k, --min-p, --repetition-penalty,
 // --repetition-context-size, --seed, --eos-token, --ignore-eos.

@@ -9,6 +9,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "kernels/cpu/half_matmul.h"
 #include "libcore/array/half.h"
 
 namespace lamina::kernels {
@@ -45,6 +46,10 @@ void load_float(const T* src, int64_t stride, int64_t n, float* dst) {
         std::memcpy(dst + i, &w, sizeof(w));
       }
       for (; i < n; ++i) dst[i] = static_cast<float>(src[i]);
+    } else if constexpr (std::is_same_v<T, core::float16_t>) {
+      // F16C where the CPU has it: the scalar bit-twiddling conversion cost more than the
+      // fused kernels' arithmetic on float16 models.
+      half_to_float(HalfType::float16, reinterpret_cast<const uint16_t*>(src), dst, n);
     } else {
       for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]);
     }
@@ -58,6 +63,10 @@ template <typename T>
 void store_float(const float* src, int64_t n, T* dst) {
   if constexpr (std::is_same_v<T, float>) {
     if (n > 0 && dst != src) std::memmove(dst, src, static_cast<size_t>(n) * sizeof(float));
+  } else if constexpr (std::is_same_v<T, core::float16_t> || std::is_same_v<T, core::bfloat16_t>) {
+    // Rounds to nearest even as the scalar conversions do (vectorized where the CPU can).
+    float_to_half(std::is_same_v<T, core::float16_t> ? HalfType::float16 : HalfType::bfloat16, src,
+                  reinterpret_cast<uint16_t*>(dst), n);
   } else {
     for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<T>(src[i]);
   }

@@ -100,6 +100,33 @@ void dequantize_scalar(const QuantizedMatrixView& w, int64_t nb, int64_t ne, flo
 
 #if LAMINA_HAS_X86_KERNELS
 
+// Row n's scales and biases as float32 (scales[g], biases[g]): float16 through F16C,
+// bfloat16 by shifting, 8 at a time (the scalar conversion costs as much as a 4-bit row).
+LAMINA_TARGET_AVX2 void convert_params_avx2(const void* src, QuantScaleType type, int64_t offset,
+                                            int64_t n, float* dst) {
+  if (type == QuantScaleType::float32) {
+    std::memcpy(dst, static_cast<const float*>(src) + offset, static_cast<size_t>(n) * sizeof(float));
+    return;
+  }
+  const uint16_t* h = static_cast<const uint16_t*>(src) + offset;
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i));
+    const __m256 f = type == QuantScaleType::float16
+                         ? _mm256_cvtph_ps(v)
+                         : _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(v), 16));
+    _mm256_storeu_ps(dst + i, f);
+  }
+  for (; i < n; ++i) dst[i] = load_scale(src, type, offset + i);
+}
+
+LAMINA_TARGET_AVX2 void load_row_params_avx2(const QuantizedMatrixView& w, int64_t n, float* scales,
+                                             float* biases) {
+  const int64_t groups = w.cols / w.group_size;
+  convert_params_avx2(w.scales, w.scale_type, n * groups, groups, scales);
+  convert_params_avx2(w.biases, w.scale_type, n * groups, groups, biases);
+}
+
 // ---- AVX-512 paths (16 lanes) ----
 
 // Byte-gather indices and shifts that put code j of a 16-code block of `bits`-bit codes
@@ -155,47 +182,73 @@ LAMINA_TARGET_AVX512 inline void unpack_avx512(const uint8_t* p, __m512* q, cons
   }
 }
 
-template <int Bits, int MR>
+// One group's dot products go into kChains independent accumulators (the group size is a
+// template argument so the block loop unrolls and they stay in registers): a single
+// accumulator would make every group a chain of dependent FMAs, latency- not port-bound.
+template <int Bits, int MR, int GS>
 LAMINA_TARGET_AVX512 void matvec_avx512(const QuantizedMatrixView& w, const float* xv,
                                         const float* xsum, int64_t nb, int64_t ne, float* out,
                                         int64_t ldo) {
   using B = Avx512Block<Bits>;
-  const int64_t K = w.cols, gs = w.group_size, groups = K / gs;
-  const int64_t group_bytes = gs * Bits / 8;
+  constexpr int kBlocks = GS / B::kCodes;
+  constexpr int kVecs = kBlocks * B::kVectors;
+  constexpr int kChains = kVecs < (MR == 1 ? 4 : 2) ? kVecs : (MR == 1 ? 4 : 2);
+  const int64_t K = w.cols, groups = K / GS;
+  constexpr int64_t kGroupBytes = GS * Bits / 8;
   const Unpack16& u = unpack16<Bits>();
   const __m512i index = _mm512_load_si512(u.index);
   const __m512i shift = _mm512_load_si512(u.shift);
   std::vector<float> params(static_cast<size_t>(2 * groups));
+  float* scales = params.data();
+  float* biases = params.data() + groups;
   for (int64_t n = nb; n < ne; ++n) {
-    load_row_params(w, n, params.data());
+    load_row_params_avx2(w, n, scales, biases);
     const uint8_t* row = reinterpret_cast<const uint8_t*>(row_words(w, n));
     __m512 total[MR];
-    float bias_total[MR];
+    __m512 bias_total[MR];
     for (int m = 0; m < MR; ++m) {
       total[m] = _mm512_setzero_ps();
-      bias_total[m] = 0.0f;
+      bias_total[m] = _mm512_setzero_ps();
     }
     for (int64_t g = 0; g < groups; ++g) {
-      const uint8_t* p = row + g * group_bytes;
-      const float* xg = xv + g * gs;
-      __m512 acc[MR];
-      for (int m = 0; m < MR; ++m) acc[m] = _mm512_setzero_ps();
-      for (int64_t c = 0; c < gs; c += B::kCodes, p += B::kBytes) {
+      const uint8_t* p = row + g * kGroupBytes;
+      const float* xg = xv + g * GS;
+      __m512 acc[MR][kChains];
+      for (int m = 0; m < MR; ++m) {
+        for (int c = 0; c < kChains; ++c) acc[m][c] = _mm512_setzero_ps();
+      }
+#pragma GCC unroll 16
+      for (int blk = 0; blk < kBlocks; ++blk) {
         __m512 q[B::kVectors];
-        unpack_avx512<Bits, false>(p, q, index, shift);
+        unpack_avx512<Bits, false>(p + blk * B::kBytes, q, index, shift);
+#pragma GCC unroll 4
         for (int v = 0; v < B::kVectors; ++v) {
           for (int m = 0; m < MR; ++m) {
-            acc[m] = _mm512_fmadd_ps(q[v], _mm512_loadu_ps(xg + m * K + c + 16 * v), acc[m]);
+            __m512& a = acc[m][(blk * B::kVectors + v) % kChains];
+            a = _mm512_fmadd_ps(q[v], _mm512_loadu_ps(xg + m * K + blk * B::kCodes + 16 * v), a);
           }
         }
       }
-      const __m512 s = _mm512_set1_ps(params[2 * g]);
+      const __m512 s = _mm512_set1_ps(scales[g]);
       for (int m = 0; m < MR; ++m) {
-        total[m] = _mm512_fmadd_ps(acc[m], s, total[m]);
-        bias_total[m] += params[2 * g + 1] * xsum[m * groups + g];
+        __m512 sum = acc[m][0];
+        for (int c = 1; c < kChains; ++c) sum = _mm512_add_ps(sum, acc[m][c]);
+        total[m] = _mm512_fmadd_ps(sum, s, total[m]);
       }
     }
-    for (int m = 0; m < MR; ++m) out[m * ldo + n] = _mm512_reduce_add_ps(total[m]) + bias_total[m];
+    // The bias terms: sum over groups of bias * sum(x over the group), 16 groups at a time.
+    int64_t g = 0;
+    for (; g + 16 <= groups; g += 16) {
+      const __m512 b = _mm512_loadu_ps(biases + g);
+      for (int m = 0; m < MR; ++m) {
+        bias_total[m] = _mm512_fmadd_ps(b, _mm512_loadu_ps(xsum + m * groups + g), bias_total[m]);
+      }
+    }
+    for (int m = 0; m < MR; ++m) {
+      float tail = 0.0f;
+      for (int64_t t = g; t < groups; ++t) tail += biases[t] * xsum[m * groups + t];
+      out[m * ldo + n] = _mm512_reduce_add_ps(_mm512_add_ps(total[m], bias_total[m])) + tail;
+    }
   }
 }
 
@@ -207,13 +260,15 @@ LAMINA_TARGET_AVX512 void dequantize_avx512(const QuantizedMatrixView& w, int64_
   const __m512i index = _mm512_load_si512(u.index);
   const __m512i shift = _mm512_load_si512(u.shift);
   std::vector<float> params(static_cast<size_t>(2 * groups));
+  float* scales = params.data();
+  float* biases = params.data() + groups;
   for (int64_t n = nb; n < ne; ++n) {
-    load_row_params(w, n, params.data());
+    load_row_params_avx2(w, n, scales, biases);
     const uint8_t* p = reinterpret_cast<const uint8_t*>(row_words(w, n));
     float* d = dst + (n - nb) * ld;
     for (int64_t g = 0; g < groups; ++g) {
-      const __m512 s = _mm512_set1_ps(params[2 * g]);
-      const __m512 b = _mm512_set1_ps(params[2 * g + 1]);
+      const __m512 s = _mm512_set1_ps(scales[g]);
+      const __m512 b = _mm512_set1_ps(biases[g]);
       for (int64_t c = 0; c < gs; c += 16, p += 2 * Bits) {
         __m512 q;
         unpack_avx512<Bits, true>(p, &q, index, shift);
@@ -282,47 +337,69 @@ LAMINA_TARGET_AVX2 inline float hsum256(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-template <int Bits, int MR>
+template <int Bits, int MR, int GS>
 LAMINA_TARGET_AVX2 void matvec_avx2(const QuantizedMatrixView& w, const float* xv,
                                     const float* xsum, int64_t nb, int64_t ne, float* out,
                                     int64_t ldo) {
   using B = Avx2Block<Bits>;
-  const int64_t K = w.cols, gs = w.group_size, groups = K / gs;
-  const int64_t group_bytes = gs * Bits / 8;
+  constexpr int kBlocks = GS / B::kCodes;
+  constexpr int kVecs = kBlocks * B::kVectors;
+  constexpr int kChains = kVecs < (MR == 1 ? 4 : 2) ? kVecs : (MR == 1 ? 4 : 2);
+  const int64_t K = w.cols, groups = K / GS;
+  constexpr int64_t kGroupBytes = GS * Bits / 8;
   const Unpack8& u = unpack8<Bits>();
   const __m256i index = _mm256_load_si256(reinterpret_cast<const __m256i*>(u.index));
   const __m256i shift = _mm256_load_si256(reinterpret_cast<const __m256i*>(u.shift));
   std::vector<float> params(static_cast<size_t>(2 * groups));
+  float* scales = params.data();
+  float* biases = params.data() + groups;
   for (int64_t n = nb; n < ne; ++n) {
-    load_row_params(w, n, params.data());
+    load_row_params_avx2(w, n, scales, biases);
     const uint8_t* row = reinterpret_cast<const uint8_t*>(row_words(w, n));
     __m256 total[MR];
-    float bias_total[MR];
+    __m256 bias_total[MR];
     for (int m = 0; m < MR; ++m) {
       total[m] = _mm256_setzero_ps();
-      bias_total[m] = 0.0f;
+      bias_total[m] = _mm256_setzero_ps();
     }
     for (int64_t g = 0; g < groups; ++g) {
-      const uint8_t* p = row + g * group_bytes;
-      const float* xg = xv + g * gs;
-      __m256 acc[MR];
-      for (int m = 0; m < MR; ++m) acc[m] = _mm256_setzero_ps();
-      for (int64_t c = 0; c < gs; c += B::kCodes, p += B::kBytes) {
+      const uint8_t* p = row + g * kGroupBytes;
+      const float* xg = xv + g * GS;
+      __m256 acc[MR][kChains];
+      for (int m = 0; m < MR; ++m) {
+        for (int c = 0; c < kChains; ++c) acc[m][c] = _mm256_setzero_ps();
+      }
+#pragma GCC unroll 16
+      for (int blk = 0; blk < kBlocks; ++blk) {
         __m256 q[B::kVectors];
-        unpack_avx2<Bits, false>(p, q, index, shift);
+        unpack_avx2<Bits, false>(p + blk * B::kBytes, q, index, shift);
+#pragma GCC unroll 4
         for (int v = 0; v < B::kVectors; ++v) {
           for (int m = 0; m < MR; ++m) {
-            acc[m] = _mm256_fmadd_ps(q[v], _mm256_loadu_ps(xg + m * K + c + 8 * v), acc[m]);
+            __m256& a = acc[m][(blk * B::kVectors + v) % kChains];
+            a = _mm256_fmadd_ps(q[v], _mm256_loadu_ps(xg + m * K + blk * B::kCodes + 8 * v), a);
           }
         }
       }
-      const __m256 s = _mm256_set1_ps(params[2 * g]);
+      const __m256 s = _mm256_set1_ps(scales[g]);
       for (int m = 0; m < MR; ++m) {
-        total[m] = _mm256_fmadd_ps(acc[m], s, total[m]);
-        bias_total[m] += params[2 * g + 1] * xsum[m * groups + g];
+        __m256 sum = acc[m][0];
+        for (int c = 1; c < kChains; ++c) sum = _mm256_add_ps(sum, acc[m][c]);
+        total[m] = _mm256_fmadd_ps(sum, s, total[m]);
       }
     }
-    for (int m = 0; m < MR; ++m) out[m * ldo + n] = hsum256(total[m]) + bias_total[m];
+    int64_t g = 0;
+    for (; g + 8 <= groups; g += 8) {
+      const __m256 b = _mm256_loadu_ps(biases + g);
+      for (int m = 0; m < MR; ++m) {
+        bias_total[m] = _mm256_fmadd_ps(b, _mm256_loadu_ps(xsum + m * groups + g), bias_total[m]);
+      }
+    }
+    for (int m = 0; m < MR; ++m) {
+      float tail = 0.0f;
+      for (int64_t t = g; t < groups; ++t) tail += biases[t] * xsum[m * groups + t];
+      out[m * ldo + n] = hsum256(_mm256_add_ps(total[m], bias_total[m])) + tail;
+    }
   }
 }
 
@@ -334,13 +411,15 @@ LAMINA_TARGET_AVX2 void dequantize_avx2(const QuantizedMatrixView& w, int64_t nb
   const __m256i index = _mm256_load_si256(reinterpret_cast<const __m256i*>(u.index));
   const __m256i shift = _mm256_load_si256(reinterpret_cast<const __m256i*>(u.shift));
   std::vector<float> params(static_cast<size_t>(2 * groups));
+  float* scales = params.data();
+  float* biases = params.data() + groups;
   for (int64_t n = nb; n < ne; ++n) {
-    load_row_params(w, n, params.data());
+    load_row_params_avx2(w, n, scales, biases);
     const uint8_t* p = reinterpret_cast<const uint8_t*>(row_words(w, n));
     float* d = dst + (n - nb) * ld;
     for (int64_t g = 0; g < groups; ++g) {
-      const __m256 s = _mm256_set1_ps(params[2 * g]);
-      const __m256 b = _mm256_set1_ps(params[2 * g + 1]);
+      const __m256 s = _mm256_set1_ps(scales[g]);
+      const __m256 b = _mm256_set1_ps(biases[g]);
       for (int64_t c = 0; c < gs; c += 8, p += Bits) {
         __m256 q;
         unpack_avx2<Bits, true>(p, &q, index, shift);
@@ -362,6 +441,16 @@ void dispatch_bits(int bits, Fn&& fn) {
     case 5: return fn(std::integral_constant<int, 5>{});
     case 6: return fn(std::integral_constant<int, 6>{});
     case 8: return fn(std::integral_constant<int, 8>{});
+    default: return;
+  }
+}
+
+template <typename Fn>
+void dispatch_group(int group_size, Fn&& fn) {
+  switch (group_size) {
+    case 32: return fn(std::integral_constant<int, 32>{});
+    case 64: return fn(std::integral_constant<int, 64>{});
+    case 128: return fn(std::integral_constant<int, 128>{});
     default: return;
   }
 }
@@ -424,19 +513,20 @@ void quantized_matvec(const QuantizedMatrixView& w, const QuantizedInput& x, int
     const int64_t groups = w.cols / w.group_size;
     dispatch_bits(w.bits, [&](auto bits_constant) {
       constexpr int Bits = decltype(bits_constant)::value;
+      auto run = [&](auto mr_constant, int64_t m) {
+        constexpr int MR = decltype(mr_constant)::value;
+        const float* xv = x.values.data() + m * w.cols;
+        const float* xs = x.group_sums.data() + m * groups;
+        float* o = out + m * ldo;
+        dispatch_group(w.group_size, [&](auto gs_constant) {
+          constexpr int GS = decltype(gs_constant)::value;
+          if (isa == QuantIsa::avx512) matvec_avx512<Bits, MR, GS>(w, xv, xs, n_begin, n_end, o, ldo);
+          else matvec_avx2<Bits, MR, GS>(w, xv, xs, n_begin, n_end, o, ldo);
+        });
+      };
       int64_t m = 0;
-      for (; m + 4 <= x.rows; m += 4) {
-        const float* xv = x.values.data() + m * w.cols;
-        const float* xs = x.group_sums.data() + m * groups;
-        if (isa == QuantIsa::avx512) matvec_avx512<Bits, 4>(w, xv, xs, n_begin, n_end, out + m * ldo, ldo);
-        else matvec_avx2<Bits, 4>(w, xv, xs, n_begin, n_end, out + m * ldo, ldo);
-      }
-      for (; m < x.rows; ++m) {
-        const float* xv = x.values.data() + m * w.cols;
-        const float* xs = x.group_sums.data() + m * groups;
-        if (isa == QuantIsa::avx512) matvec_avx512<Bits, 1>(w, xv, xs, n_begin, n_end, out + m * ldo, ldo);
-        else matvec_avx2<Bits, 1>(w, xv, xs, n_begin, n_end, out + m * ldo, ldo);
-      }
+      for (; m + 4 <= x.rows; m += 4) run(std::integral_constant<int, 4>{}, m);
+      for (; m < x.rows; ++m) run(std::integral_constant<int, 1>{}, m);
     });
     return;
   }

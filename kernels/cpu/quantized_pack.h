@@ -27,6 +27,15 @@ void affine_group_params(const float* w, int group_size, int bits, float* scale,
 void affine_pack_row(const float* w, int64_t K, int group_size, int bits, const float* params,
                      uint32_t* packed);
 
+// Packs the codes of one row as affine_pack_row does, the codes computed 8 at a time with
+// AVX2 when `vector` (bit-identical: IEEE division and round-half-even either way).
+void affine_pack_row_fast(const float* w, int64_t K, int group_size, int bits, const float* params,
+                          uint32_t* packed, bool vector);
+// affine_group_params for every group of a row (params interleaved), min/max with AVX2
+// when `vector`.
+void affine_row_params(const float* w, int64_t K, int group_size, int bits, float* params,
+                       bool vector);
+
 // Returns code `index` of a packed row.
 inline uint32_t unpack_code(const uint32_t* packed, int64_t index, int bits) {
   const uint64_t bit = static_cast<uint64_t>(index) * static_cast<uint64_t>(bits);

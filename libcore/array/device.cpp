@@ -2,7 +2,6 @@
 #include "libcore/array/device.h"
 
 #include <cstdlib>
-#include <iostream>
 
 #include "libcore/error.h"
 #ifdef LAMINA_HAS_VULKAN
@@ -24,15 +23,7 @@ Device& default_device_ref() {
 #ifdef LAMINA_HAS_VULKAN
 Device resolve_auto() {
   int preferred = vulkan::preferred_device();
-  if (preferred >= 0) return Device::vulkan(preferred);
-  static bool told = false;
-  if (!told) {
-    told = true;
-    const std::string& reason = vulkan::unavailable_reason();
-    std::cerr << "lamina: " << (reason.empty() ? "no Vulkan GPU found" : reason)
-              << "; running on the CPU\n";
-  }
-  return Device::cpu();
+  return preferred >= 0 ? Device::vulkan(preferred) : Device::cpu();
 }
 
 Device checked_vulkan(int index) {
@@ -52,6 +43,16 @@ Device checked_vulkan(int index) {
 
 std::string Device::str() const {
   return type == Type::cpu ? "cpu" : "vulkan:" + std::to_string(index);
+}
+
+std::string auto_device_note() {
+#ifdef LAMINA_HAS_VULKAN
+  if (vulkan::preferred_device() >= 0) return "";
+  const std::string& reason = vulkan::unavailable_reason();
+  return (reason.empty() ? std::string("no Vulkan GPU found") : reason) + "; running on the CPU";
+#else
+  return "";
+#endif
 }
 
 Device default_device() { return default_device_ref(); }

@@ -21,5 +21,8 @@ Device default_device();
 void set_default_device(const Device& device);
 // Parses "cpu", "vulkan", "vulkan:N" or "auto"; throws lamina::Error otherwise.
 Device parse_device(const std::string& text);
+// Why "auto" runs on the CPU in a build with Vulkan (no driver, no GPU); "" when it picks a
+// GPU or Vulkan is not built. The CLI prints it unless asked to be quiet.
+std::string auto_device_note();
 
 }  // namespace lamina::core

@@ -39,8 +39,13 @@ class GenerateTest : public ::testing::Test {
   void expect_error(const test::CliResult& r, const std::string& needle) {
     EXPECT_NE(r.exit_code, 0);
     EXPECT_EQ(r.out, "");
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+    // One error line (a notice such as "no Vulkan GPU found" may come before it).
+    size_t errors = 0;
+    for (size_t at = r.err.find("lamina: error: "); at != std::string::npos; at = r.err.find("lamina: error: ", at + 1)) ++errors;
+    EXPECT_EQ(errors, 1u) << r.err;
+    std::string last = r.err.substr(r.err.rfind("lamina: error: "));
+    EXPECT_EQ(std::count(last.begin(), last.end(), '\n'), 1) << r.err;
+    EXPECT_NE(last.find(needle), std::string::npos) << r.err;
   }
   std::string dir_;
 };

@@ -20,7 +20,8 @@ struct Matrix {
   QuantizedMatrixView view;
 };
 
-Matrix random_matrix(int64_t rows, int64_t cols, int group, int bits, uint32_t seed) {
+// Scales and biases in bfloat16, or in float16 when `half`.
+Matrix random_matrix(int64_t rows, int64_t cols, int group, int bits, uint32_t seed, bool half = false) {
   std::mt19937 gen(seed);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   Matrix m;
@@ -28,11 +29,12 @@ Matrix random_matrix(int64_t rows, int64_t cols, int group, int bits, uint32_t s
   m.weight.resize(static_cast<size_t>(rows * cols * bits / 32));
   for (auto& w : m.weight) w = gen();
   for (int64_t i = 0; i < rows * groups; ++i) {
-    m.scales.push_back(lamina::core::float_to_bfloat_bits(dist(gen) * 0.1f));
-    m.biases.push_back(lamina::core::float_to_bfloat_bits(dist(gen)));
+    const float s = dist(gen) * 0.1f, b = dist(gen);
+    m.scales.push_back(half ? lamina::core::float_to_half_bits(s) : lamina::core::float_to_bfloat_bits(s));
+    m.biases.push_back(half ? lamina::core::float_to_half_bits(b) : lamina::core::float_to_bfloat_bits(b));
   }
-  m.view = {m.weight.data(), m.scales.data(), m.biases.data(), QuantScaleType::bfloat16,
-            rows, cols, group, bits};
+  m.view = {m.weight.data(), m.scales.data(), m.biases.data(),
+            half ? QuantScaleType::float16 : QuantScaleType::bfloat16, rows, cols, group, bits};
   return m;
 }
 
@@ -49,7 +51,7 @@ TEST(QuantizedKernels, MatvecVectorPathsMatchScalar) {
   const int64_t N = 37, K = 384;
   for (int bits : {2, 3, 4, 5, 6, 8}) {
     for (int group : {32, 64, 128}) {
-      Matrix w = random_matrix(N, K, group, bits, static_cast<uint32_t>(bits * 1000 + group));
+      Matrix w = random_matrix(N, K, group, bits, static_cast<uint32_t>(bits * 1000 + group), group == 64);
       for (int64_t M : {1, 3, 4, 5, 9}) {
         std::mt19937 gen(static_cast<uint32_t>(M));
         std::normal_distribution<float> dist;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/cpu/half_matmul.h"
 #include "kernels/cpu/quantized_matmul.h"
 #include "kernels/cpu/quantized_pack.h"
 #include "libcore/backend/cpu/fast_rows.h"
@@ -53,6 +54,23 @@ kernels::QuantizedMatrixView view_of(const Array& wq, const Array& scales, const
   v.group_size = group_size;
   v.bits = bits;
   return v;
+}
+
+// Row r of w as float32: a pointer into w itself for a contiguous float32 row, else the row
+// converted into `scratch` (float16/bfloat16 runs through the vector converters).
+const float* row_floats(const Array& w, const cpu::RowLayout& layout, int64_t r, float* scratch) {
+  const int64_t K = layout.length();
+  if (layout.stride() == 1 || K == 1) {
+    const int64_t off = layout.offset(r);
+    if (w.dtype() == Dtype::float32) return w.data<float>() + off;
+    if (w.dtype() == Dtype::float16 || w.dtype() == Dtype::bfloat16) {
+      kernels::half_to_float(w.dtype() == Dtype::float16 ? kernels::HalfType::float16 : kernels::HalfType::bfloat16,
+                             w.data<uint16_t>() + off, scratch, K);
+      return scratch;
+    }
+  }
+  cpu::load_row(w, layout, r, scratch);
+  return scratch;
 }
 
 // All rows of a as float32, row-major.
@@ -118,14 +136,12 @@ void AffineQuantParams::eval_cpu(const std::vector<Array>& inputs, Array& out) {
   cpu::RowLayout layout(w);
   float* params = out.data<float>();
   const int gs = group_size_, bits = bits_;
+  const bool vector = kernels::best_isa() != kernels::Isa::scalar;
   cpu::parallel_for(rows, std::max<int64_t>(1, kMinChunkWork / K), [&](int64_t b, int64_t e) {
     std::vector<float> row(static_cast<size_t>(K));
     for (int64_t r = b; r < e; ++r) {
-      cpu::load_row(w, layout, r, row.data());
-      for (int64_t g = 0; g < groups; ++g) {
-        float* p = params + 2 * (r * groups + g);
-        kernels::affine_group_params(row.data() + g * gs, gs, bits, p, p + 1);
-      }
+      const float* x = row_floats(w, layout, r, row.data());
+      kernels::affine_row_params(x, K, gs, bits, params + 2 * r * groups, vector);
     }
   });
 }
@@ -141,11 +157,12 @@ void AffinePack::eval_cpu(const std::vector<Array>& inputs, Array& out) {
   const float* p = params.data<float>();
   uint32_t* packed = out.data<uint32_t>();
   const int gs = group_size_, bits = bits_;
+  const bool vector = kernels::best_isa() != kernels::Isa::scalar;
   cpu::parallel_for(rows, std::max<int64_t>(1, kMinChunkWork / K), [&](int64_t b, int64_t e) {
     std::vector<float> row(static_cast<size_t>(K));
     for (int64_t r = b; r < e; ++r) {
-      cpu::load_row(w, layout, r, row.data());
-      kernels::affine_pack_row(row.data(), K, gs, bits, p + 2 * r * groups, packed + r * words);
+      const float* x = row_floats(w, layout, r, row.data());
+      kernels::affine_pack_row_fast(x, K, gs, bits, p + 2 * r * groups, packed + r * words, vector);
     }
   });
 }

@@ -1,0 +1,153 @@
+// End-to-end tests of `lamina lora` and `lamina fuse`: exact resumption, malformed data,
+// divergence, fuse versus generate --adapter-path, and DoRA / full fine-tuning runs.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "tests/test_util.h"
+
+namespace lamina::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string model_dir() { return testdata("models/tiny-llama"); }
+
+// A data dir with lora-ref's train.jsonl as train and valid.
+std::string make_data(const std::string& dir) {
+  fs::create_directories(dir);
+  fs::copy_file(testdata("lora-ref/train.jsonl"), dir + "/train.jsonl", fs::copy_options::overwrite_existing);
+  fs::copy_file(testdata("lora-ref/train.jsonl"), dir + "/valid.jsonl", fs::copy_options::overwrite_existing);
+  return dir;
+}
+
+std::string train_args(const std::string& data, const std::string& adapters, const std::string& extra) {
+  return "lora --model " + shell_quote(model_dir()) + " --train --data " + shell_quote(data) + " --adapter-path " +
+         shell_quote(adapters) + " --batch-size 2 --steps-per-report 1" +
+         " --steps-per-eval 100 --val-batches 1 --threads 2 --json " + extra;
+}
+
+std::vector<double> train_losses(const std::string& out) {
+  std::vector<double> losses;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    auto j = nlohmann::json::parse(line);
+    if (j.contains("train_loss")) losses.push_back(j["train_loss"].get<double>());
+  }
+  return losses;
+}
+
+TEST(LoraCli, ResumedRunContinuesExactly) {
+  std::string dir = temp_dir("lora_cli_resume");
+  std::string data = make_data(dir + "/data");
+  // Shuffled batches, Adam with bias correction, grad accumulation, dropout and a cosine
+  // schedule: everything a resume must restore.
+  const std::string opts = "--num-layers 1 --learning-rate 1e-2 --optimizer adamw --bias-correction --lr-schedule cosine --warmup 2 "
+                           "--grad-accumulation-steps 2 --iters 8 --save-every 3 --seed 5 -c " +
+                           shell_quote(dir + "/dropout.yaml");
+  {
+    std::ofstream f(dir + "/dropout.yaml");
+    f << "lora_parameters:\n  rank: 4\n  scale: 10.0\n  dropout: 0.1\n";
+  }
+  auto full = run_lamina(train_args(data, dir + "/full", opts), dir);
+  ASSERT_EQ(full.exit_code, 0) << full.err;
+  auto all = train_losses(full.out);
+  ASSERT_EQ(all.size(), 8u);
+  EXPECT_TRUE(fs::exists(dir + "/full/0000003_adapters.safetensors"));
+  EXPECT_TRUE(fs::exists(dir + "/full/0000003_training_state.zst"));
+  EXPECT_TRUE(fs::exists(dir + "/full/0000006_adapters.safetensors"));
+
+  // Resume the same run from its iteration-3 checkpoint (mid accumulation cycle).
+  auto resumed = run_lamina(train_args(data, dir + "/resumed",
+                                       opts + " --resume-adapter-file " +
+                                           shell_quote(dir + "/full/0000003_adapters.safetensors")),
+                            dir);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.err.find("Resuming at iteration 4"), std::string::npos) << resumed.err;
+  auto rest = train_losses(resumed.out);
+  ASSERT_EQ(rest.size(), 5u);
+  for (size_t i = 0; i < rest.size(); ++i) EXPECT_DOUBLE_EQ(rest[i], all[i + 3]) << "iteration " << i + 4;
+  EXPECT_EQ(read_text_file(dir + "/full/adapters.safetensors"), read_text_file(dir + "/resumed/adapters.safetensors"));
+}
+
+TEST(LoraCli, MalformedLineNamesFileAndLine) {
+  std::string dir = temp_dir("lora_cli_malformed");
+  std::string data = make_data(dir + "/data");
+  {
+    std::ofstream f(data + "/train.jsonl");
+    f << "{\"text\": \"fine\"}\n{\"text\": \"also fine\"}\n{\"txt\": \"wrong key\"}\n";
+  }
+  auto r = run_lamina(train_args(data, dir + "/a", "--iters 2 --num-layers 1"), dir);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(data + "/train.jsonl:3:"), std::string::npos) << r.err;
+  {
+    std::ofstream f(data + "/train.jsonl");
+    f << "{\"text\": \"fine\"}\n{\"text\": \"unterminated\n";
+  }
+  r = run_lamina(train_args(data, dir + "/a", "--iters 2 --num-layers 1"), dir);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(data + "/train.jsonl:2: not valid JSON"), std::string::npos) << r.err;
+  {
+    std::ofstream f(data + "/train.jsonl");
+    f << "{\"text\": \"fine\"}\n{\"text\": \"fine too\"}\n";
+    std::ofstream v(data + "/valid.jsonl");
+    v << "{\"prompt\": \"only a prompt\"}\n";
+  }
+  r = run_lamina(train_args(data, dir + "/a", "--iters 2 --num-layers 1"), dir);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(data + "/valid.jsonl:1:"), std::string::npos) << r.err;
+}
+
+TEST(LoraCli, DivergingLossStopsAndKeepsTheLastCheckpoint) {
+  std::string dir = temp_dir("lora_cli_nan");
+  std::string data = make_data(dir + "/data");
+  auto r = run_lamina(train_args(data, dir + "/a", "--num-layers 1 --optimizer sgd --learning-rate 1e12 --iters 20 --save-every 1"),
+                      dir);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("the training loss is"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("is intact"), std::string::npos) << r.err;
+  ASSERT_TRUE(fs::exists(dir + "/a/adapters.safetensors"));
+  // The kept checkpoint holds finite numbers: training from it runs.
+  auto again = run_lamina(train_args(data, dir + "/b", "--num-layers 1 --iters 1 --resume-adapter-file " +
+                                                          shell_quote(dir + "/a/0000001_adapters.safetensors")),
+                          dir);
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+}
+
+class FuseCli : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(FuseCli, FusedModelGeneratesAsTheAdapter) {
+  const std::string type = GetParam();
+  std::string dir = temp_dir("lora_cli_fuse_" + type);
+  std::string data = make_data(dir + "/data");
+  auto t = run_lamina(train_args(data, dir + "/adapters", "--iters 6 --fine-tune-type " + type +
+                                                              " --learning-rate 5e-2 --num-layers -1"),
+                      dir);
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  auto config = nlohmann::json::parse(read_text_file(dir + "/adapters/adapter_config.json"));
+  EXPECT_EQ(config["fine_tune_type"], type);
+  auto f = run_lamina("fuse --model " + shell_quote(model_dir()) + " --adapter-path " + shell_quote(dir + "/adapters") +
+                          " --save-path " + shell_quote(dir + "/fused"),
+                      dir);
+  ASSERT_EQ(f.exit_code, 0) << f.err;
+  ASSERT_TRUE(fs::exists(dir + "/fused/config.json"));
+  ASSERT_TRUE(fs::exists(dir + "/fused/tokenizer.json"));
+  const std::string gen = " --prompt 'The cat' --max-tokens 24 --ignore-chat-template --dtype float32 --threads 2";
+  auto base = run_lamina("generate --model " + shell_quote(model_dir()) + gen, dir);
+  auto adapted = run_lamina("generate --model " + shell_quote(model_dir()) + " --adapter-path " +
+                                shell_quote(dir + "/adapters") + gen,
+                            dir);
+  auto fused = run_lamina("generate --model " + shell_quote(dir + "/fused") + gen, dir);
+  ASSERT_EQ(adapted.exit_code, 0) << adapted.err;
+  ASSERT_EQ(fused.exit_code, 0) << fused.err;
+  EXPECT_EQ(adapted.out, fused.out);
+  EXPECT_NE(adapted.out, base.out) << "training changed nothing the test could see";
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, FuseCli, ::testing::Values("lora", "dora", "full"));
+
+}  // namespace
+}  // namespace lamina::test
