@@ -62,9 +62,8 @@ std::optional<QuantizationConfig> read_quantization_config(const nlohmann::json&
       else q.modules[name] = std::nullopt;
     } else if (value.is_object()) {
       q.modules[name] = parse_spec(value, q.defaults, where + " entry '" + name + "'");
-    } else {
-      throw Error(where + ": entry '" + name + "' must be an object or a boolean, got " + value.dump());
     }
+    // Other scalar keys (e.g. a quant_method tag some writers add) carry no layer setting.
   }
   return q;
 }

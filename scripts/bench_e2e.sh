@@ -41,6 +41,7 @@ for shape in $SHAPES; do
     fi
     trap 'rm -rf "$dir"' EXIT
     "${priority[@]}" "$maker" --shape "$shape" --dtype "$dtype" --out "$dir"
+    sync  # the kernel's write-back of the new file would otherwise run during the measurement
     for threads in $THREADS; do
       # The machine's read bandwidth just before, for the generation bound column.
       bandwidth=$("${priority[@]}" "$bench" --read-bandwidth --threads "$threads")

@@ -24,8 +24,9 @@ std::string make_data(const std::string& dir) {
   return dir;
 }
 
-std::string train_args(const std::string& data, const std::string& adapters, const std::string& extra) {
-  return "lora --model " + shell_quote(model_dir()) + " --train --data " + shell_quote(data) + " --adapter-path " +
+std::string train_args(const std::string& data, const std::string& adapters, const std::string& extra,
+                       const std::string& model = model_dir()) {
+  return "lora --model " + shell_quote(model) + " --train --data " + shell_quote(data) + " --adapter-path " +
          shell_quote(adapters) + " --batch-size 2 --steps-per-report 1" +
          " --steps-per-eval 100 --val-batches 1 --threads 2 --json " + extra;
 }
@@ -104,14 +105,14 @@ TEST(LoraCli, MalformedLineNamesFileAndLine) {
 TEST(LoraCli, DivergingLossStopsAndKeepsTheLastCheckpoint) {
   std::string dir = temp_dir("lora_cli_nan");
   std::string data = make_data(dir + "/data");
-  auto r = run_lamina(train_args(data, dir + "/a", "--num-layers 1 --optimizer sgd --learning-rate 1e12 --iters 20 --save-every 1"),
+  auto r = run_lamina(train_args(data, dir + "/a", "--num-layers 1 --optimizer sgd --learning-rate 1e30 --iters 20 --save-every 1"),
                       dir);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("the training loss is"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("is intact"), std::string::npos) << r.err;
   ASSERT_TRUE(fs::exists(dir + "/a/adapters.safetensors"));
   // The kept checkpoint holds finite numbers: training from it runs.
-  auto again = run_lamina(train_args(data, dir + "/b", "--num-layers 1 --iters 1 --resume-adapter-file " +
+  auto again = run_lamina(train_args(data, dir + "/b", "--num-layers 1 --optimizer sgd --learning-rate 0.1 --iters 1 --resume-adapter-file " +
                                                           shell_quote(dir + "/a/0000001_adapters.safetensors")),
                           dir);
   EXPECT_EQ(again.exit_code, 0) << again.err;
@@ -119,25 +120,27 @@ TEST(LoraCli, DivergingLossStopsAndKeepsTheLastCheckpoint) {
 
 class FuseCli : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(FuseCli, FusedModelGeneratesAsTheAdapter) {
-  const std::string type = GetParam();
-  std::string dir = temp_dir("lora_cli_fuse_" + type);
+// Trains adapters of `type` on `base`, fuses them (with `fuse_flags`) and checks that the
+// fused model generates what the base with --adapter-path generates.
+void check_fuse(const std::string& dir, const std::string& base_model, const std::string& type,
+                const std::string& fuse_flags) {
   std::string data = make_data(dir + "/data");
   auto t = run_lamina(train_args(data, dir + "/adapters", "--iters 6 --fine-tune-type " + type +
-                                                              " --learning-rate 5e-2 --num-layers -1"),
+                                                              " --learning-rate 5e-2 --num-layers -1",
+                                 base_model),
                       dir);
   ASSERT_EQ(t.exit_code, 0) << t.err;
   auto config = nlohmann::json::parse(read_text_file(dir + "/adapters/adapter_config.json"));
   EXPECT_EQ(config["fine_tune_type"], type);
-  auto f = run_lamina("fuse --model " + shell_quote(model_dir()) + " --adapter-path " + shell_quote(dir + "/adapters") +
-                          " --save-path " + shell_quote(dir + "/fused"),
+  auto f = run_lamina("fuse --model " + shell_quote(base_model) + " --adapter-path " + shell_quote(dir + "/adapters") +
+                          " --save-path " + shell_quote(dir + "/fused") + " " + fuse_flags,
                       dir);
   ASSERT_EQ(f.exit_code, 0) << f.err;
   ASSERT_TRUE(fs::exists(dir + "/fused/config.json"));
   ASSERT_TRUE(fs::exists(dir + "/fused/tokenizer.json"));
   const std::string gen = " --prompt 'The cat' --max-tokens 24 --ignore-chat-template --dtype float32 --threads 2";
-  auto base = run_lamina("generate --model " + shell_quote(model_dir()) + gen, dir);
-  auto adapted = run_lamina("generate --model " + shell_quote(model_dir()) + " --adapter-path " +
+  auto base = run_lamina("generate --model " + shell_quote(base_model) + gen, dir);
+  auto adapted = run_lamina("generate --model " + shell_quote(base_model) + " --adapter-path " +
                                 shell_quote(dir + "/adapters") + gen,
                             dir);
   auto fused = run_lamina("generate --model " + shell_quote(dir + "/fused") + gen, dir);
@@ -145,6 +148,45 @@ TEST_P(FuseCli, FusedModelGeneratesAsTheAdapter) {
   ASSERT_EQ(fused.exit_code, 0) << fused.err;
   EXPECT_EQ(adapted.out, fused.out);
   EXPECT_NE(adapted.out, base.out) << "training changed nothing the test could see";
+}
+
+// tiny-llama converted to float32 (fused bf16 weights would round W + dW).
+std::string float32_model(const std::string& dir) {
+  auto c = run_lamina("convert --hf-path " + shell_quote(model_dir()) + " --mlx-path " + shell_quote(dir + "/f32") +
+                          " --dtype float32",
+                      dir);
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  return dir + "/f32";
+}
+
+TEST_P(FuseCli, FusedModelGeneratesAsTheAdapter) {
+  const std::string type = GetParam();
+  std::string dir = temp_dir("lora_cli_fuse_" + type);
+  check_fuse(dir, float32_model(dir), type, "");
+}
+
+TEST(FuseCliQuantized, QLoraFusesRequantizedOrDequantized) {
+  std::string dir = temp_dir("lora_cli_fuse_qlora");
+  auto c = run_lamina("convert --hf-path " + shell_quote(model_dir()) + " --mlx-path " + shell_quote(dir + "/q4") +
+                          " --dtype float32 -q --q-bits 4 --q-group-size 32",
+                      dir);
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  // --dequantize: the fused float model equals the quantized base plus the adapter.
+  check_fuse(dir, dir + "/q4", "lora", "--dequantize");
+  auto config = nlohmann::json::parse(read_text_file(dir + "/fused/config.json"));
+  EXPECT_FALSE(config.contains("quantization"));
+  // Without it, the fused layers are re-quantized with the base's bits and group size.
+  auto f = run_lamina("fuse --model " + shell_quote(dir + "/q4") + " --adapter-path " + shell_quote(dir + "/adapters") +
+                          " --save-path " + shell_quote(dir + "/fused_q"),
+                      dir);
+  ASSERT_EQ(f.exit_code, 0) << f.err;
+  config = nlohmann::json::parse(read_text_file(dir + "/fused_q/config.json"));
+  ASSERT_TRUE(config.contains("quantization"));
+  EXPECT_EQ(config["quantization"]["bits"], 4);
+  EXPECT_EQ(config["quantization"]["group_size"], 32);
+  auto g = run_lamina("generate --model " + shell_quote(dir + "/fused_q") + " --prompt 'The cat' --max-tokens 8 --threads 2",
+                      dir);
+  EXPECT_EQ(g.exit_code, 0) << g.err;
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, FuseCli, ::testing::Values("lora", "dora", "full"));

@@ -21,7 +21,7 @@ namespace lamina::core {
 namespace {
 
 constexpr int64_t kDirectRows = 8;
-constexpr int64_t kPanelBytes = 512 << 10;
+constexpr int64_t kPanelBytes = 4 << 20;
 constexpr int64_t kMinChunkWork = 1 << 15;
 
 kernels::QuantScaleType scale_type_of(Dtype dtype) {
