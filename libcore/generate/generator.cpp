@@ -55,10 +55,8 @@ Array prefill(models::Model& model, std::vector<nn::KVCache>& cache, const std::
     eval_cache(cache);
     pos += step;
   }
-  Array logits = model.forward(token_array(prompt, pos, prompt.size()), cache);
-  int64_t last = logits.shape(1) - 1;
-  Array out = reshape(slice_axis(logits, 1, last, last + 1), {1, logits.shape(2)});
-  return out;
+  Array logits = model.forward_last(token_array(prompt, pos, prompt.size()), cache);
+  return reshape(logits, {1, logits.shape(2)});
 }
 
 GenerateResult generate(models::Model& model, std::vector<nn::KVCache>& cache,
@@ -96,7 +94,7 @@ GenerateResult generate(models::Model& model, std::vector<nn::KVCache>& cache,
     bool more = i + 1 < options.max_tokens;
     if (more) {
       // Build the next step's graph now; it runs at next.eval() after the callback.
-      Array step_logits = model.forward(Array(std::vector<int32_t>{token}, {1, 1}, Dtype::int32), cache);
+      Array step_logits = model.forward_last(Array(std::vector<int32_t>{token}, {1, 1}, Dtype::int32), cache);
       next = sampler.sample(reshape(step_logits, {1, step_logits.shape(2)}), history);
     }
     if (!on_token(token)) {

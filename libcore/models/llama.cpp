@@ -83,7 +83,7 @@ Array Llama::mlp(const LlamaBlock& b, const Array& x) const {
   return b.down_proj(act * b.up_proj(x));
 }
 
-Array Llama::forward(const Array& tokens, std::vector<nn::KVCache>& cache) {
+Array Llama::hidden(const Array& tokens, std::vector<nn::KVCache>& cache) {
   if (static_cast<int>(cache.size()) != num_layers()) throw Error("forward: one KV cache per layer needed");
   Array h = embed_tokens_(tokens);
   if (options_.scale_embeddings) {
@@ -93,8 +93,17 @@ Array Llama::forward(const Array& tokens, std::vector<nn::KVCache>& cache) {
   for (size_t i = 0; i < layers_.size(); ++i) {
     h = grad_checkpoint_ ? checkpointed_block(layers_[i], h, cache[i]) : block(layers_[i], h, cache[i]);
   }
-  h = norm_(h);
-  return lm_head_ ? (*lm_head_)(h) : embed_tokens_.as_linear(h);
+  return norm_(h);
+}
+
+Array Llama::head(const Array& h) const { return lm_head_ ? (*lm_head_)(h) : embed_tokens_.as_linear(h); }
+
+Array Llama::forward(const Array& tokens, std::vector<nn::KVCache>& cache) { return head(hidden(tokens, cache)); }
+
+Array Llama::forward_last(const Array& tokens, std::vector<nn::KVCache>& cache) {
+  Array h = hidden(tokens, cache);
+  int64_t last = h.shape(1) - 1;
+  return head(slice_axis(h, 1, last, last + 1));
 }
 
 Array Llama::block(const LlamaBlock& b, const Array& h_in, nn::KVCache& cache) const {

@@ -37,11 +37,15 @@ class Llama : public Model {
  public:
   Llama(const nlohmann::json& config, nn::WeightMap& weights, const LlamaOptions& options);
   core::Array forward(const core::Array& tokens, std::vector<nn::KVCache>& cache) override;
+  core::Array forward_last(const core::Array& tokens, std::vector<nn::KVCache>& cache) override;
   int num_layers() const override { return static_cast<int>(layers_.size()); }
   std::vector<std::pair<std::string, nn::Linear*>> linear_layers() override;
   void set_grad_checkpoint(bool on) override { grad_checkpoint_ = on; }
 
  private:
+  // The final-norm hidden states [B, L, hidden] before the output head.
+  core::Array hidden(const core::Array& tokens, std::vector<nn::KVCache>& cache);
+  core::Array head(const core::Array& h) const;
   core::Array mlp(const LlamaBlock& block, const core::Array& x) const;
   core::Array block(const LlamaBlock& b, const core::Array& h, nn::KVCache& cache) const;
   // block() under core::checkpoint, with the block's trainable arrays as its inputs.

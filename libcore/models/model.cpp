@@ -1,6 +1,8 @@
 // Shared config parsing.
 #include "libcore/models/model.h"
 
+#include "libcore/ops/views.h"
+
 namespace lamina::models {
 
 namespace {
@@ -68,6 +70,12 @@ BaseArgs parse_base_args(const nlohmann::json& c) {
 
 std::vector<nn::KVCache> Model::make_cache(int64_t max_kv_size) const {
   return std::vector<nn::KVCache>(static_cast<size_t>(num_layers()), nn::KVCache(max_kv_size));
+}
+
+core::Array Model::forward_last(const core::Array& tokens, std::vector<nn::KVCache>& cache) {
+  core::Array logits = forward(tokens, cache);
+  int64_t last = logits.shape(1) - 1;
+  return core::slice_axis(logits, 1, last, last + 1);
 }
 
 }  // namespace lamina::models

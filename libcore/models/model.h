@@ -45,6 +45,9 @@ class Model {
   virtual ~Model() = default;
   // Logits [B, L, vocab] for token ids [B, L] (int32), appending to `cache` (one per layer).
   virtual core::Array forward(const core::Array& tokens, std::vector<nn::KVCache>& cache) = 0;
+  // Logits [B, 1, vocab] of the last position only (what prefill needs; an architecture
+  // overrides it to skip the output head for the other positions).
+  virtual core::Array forward_last(const core::Array& tokens, std::vector<nn::KVCache>& cache);
   // Number of layers that hold a KV cache.
   virtual int num_layers() const = 0;
   const BaseArgs& args() const { return args_; }
