@@ -15,8 +15,10 @@ case "$kind" in
     ;;
   asan)
     dir=build-asan
-    flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DLAMINA_WERROR=ON -DLAMINA_BENCHMARKS=OFF
-           -DLAMINA_SANITIZE=address,undefined)
+    # -O1 -g1: sanitizer builds compile about twice as fast as at -O2 -g and still give
+    # file:line stack traces.
+    flags=(-DCMAKE_BUILD_TYPE=None "-DCMAKE_CXX_FLAGS=-O1 -g1" -DLAMINA_WERROR=ON
+           -DLAMINA_BENCHMARKS=OFF -DLAMINA_SANITIZE=address,undefined)
     ;;
   *)
     echo "usage: scripts/build.sh [release|asan]" >&2

@@ -1,7 +1,5 @@
 // End-to-end tests of `lamina inspect`: runs the built binary on the shared test models,
 // on a quantized-style directory, and on broken inputs (one error line, nothing on stdout).
-#include <sys/wait.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -16,31 +14,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-// Runs `lamina <args>` with stdout and stderr captured separately.
-RunResult run_lamina(const std::string& args, const std::string& scratch) {
-  std::string out = scratch + "/stdout.txt", err = scratch + "/stderr.txt";
-  std::string command =
-      std::string("'") + LAMINA_BINARY + "' " + args + " > '" + out + "' 2> '" + err + "'";
-  int status = std::system(command.c_str());
-  RunResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = read_file(out);
-  r.err = read_file(err);
-  return r;
-}
-
-std::string shell_quoted(const std::string& s) { return "'" + s + "'"; }
+using RunResult = test::CliResult;
+using test::run_lamina;
+std::string read_file(const std::string& path) { return test::read_text_file(path); }
+std::string shell_quoted(const std::string& s) { return test::shell_quote(s); }
 
 int64_t product(const nlohmann::json& shape) {
   int64_t n = 1;
