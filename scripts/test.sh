@@ -18,6 +18,7 @@ if [ "${1:-}" != "--no-sanitize" ]; then
   echo "== AddressSanitizer + UndefinedBehaviorSanitizer build ==" >&2
   scripts/build.sh asan
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+     LSAN_OPTIONS="suppressions=$PWD/../tests/lsan.supp" \
      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
      ctest --output-on-failure -j "$jobs")
 fi

@@ -288,7 +288,9 @@ void expect_fast_failure(const std::string& source, const std::string& expected_
   std::string message = error_of(source);
   double seconds = static_cast<double>(std::clock() - start) / CLOCKS_PER_SEC;
   EXPECT_NE(message.find(expected_message), std::string::npos) << source << "\n -> " << message;
-  EXPECT_LT(seconds, 1.0) << source;
+  // Bounded, not timed: the limits stop it long before it could run for minutes (the
+  // generous bound leaves room for sanitizer builds and a loaded machine).
+  EXPECT_LT(seconds, 20.0) << source;
 }
 
 TEST(Jinja, HugeLoopsAreBounded) {

@@ -87,7 +87,9 @@ int Context::find_memory_type(uint32_t type_bits, VkMemoryPropertyFlags required
 
 namespace {
 std::mutex g_contexts_mutex;
-std::map<int, Context*> g_contexts;
+// Held through a pointer that is never destroyed, so that the contexts stay reachable (not
+// reported as leaks) after static destructors have run at exit.
+std::map<int, Context*>& g_contexts = *new std::map<int, Context*>();
 }  // namespace
 
 std::vector<Context*> created_contexts() {
