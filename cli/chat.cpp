@@ -49,6 +49,7 @@ int run_chat(ChatFlags& f) {
       continue;
     }
     if (line.empty()) continue;
+    session.check_prompt_bytes(line.size());  // a huge line is refused before tokenizing it
     messages.push_back({{"role", "user"}, {"content", line}});
     std::vector<int32_t> ids = session.encode_messages(messages);
     session.check_context(ids.size());

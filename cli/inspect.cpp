@@ -5,7 +5,6 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -18,6 +17,7 @@
 #include "cli/command.h"
 #include "libcore/error.h"
 #include "libcore/io/safetensors.h"
+#include "libcore/io/text_file.h"
 
 namespace lamina::cli {
 namespace {
@@ -49,10 +49,9 @@ struct Inventory {
 };
 
 Json read_config(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path.string() + ": cannot open");
+  const std::string text = io::read_text_file(path.string());
   try {
-    Json config = Json::parse(in);
+    Json config = Json::parse(text);
     if (!config.is_object()) throw Error(path.string() + ": not a JSON object");
     return config;
   } catch (const nlohmann::json::exception& e) {

@@ -1,4 +1,4 @@
-// SIGINT handling for generation loops.
+// SIGINT handling for generation and training loops.
 #include "cli/interrupt.h"
 
 #include <csignal>

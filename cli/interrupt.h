@@ -1,5 +1,7 @@
-// Ctrl-C during generation: the first SIGINT asks the running loop to stop (it finishes
-// the current token and reports what it has), a second one ends the process as usual.
+// Ctrl-C during generation or training: the first SIGINT asks the running loop to stop
+// (generation finishes the current token and reports what it has, `lora` finishes the
+// current step and saves a checkpoint) and the command exits with status 130, as a shell
+// reports a process ended by SIGINT; a second one ends the process as usual.
 #pragma once
 
 namespace lamina::cli {

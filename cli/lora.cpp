@@ -131,7 +131,7 @@ int run_lora(LoraFlags& f, const CLI::App& app) {
       lora::load_parameters(params, f.resume_adapter_file);
       std::string state = lora::training_state_path(f.resume_adapter_file);
       if (fs::exists(state)) {
-        trainer.resume(state);
+        trainer.resume(state, lora::adapter_file_iteration(f.resume_adapter_file));
         std::cerr << "Resuming at iteration " << trainer.iteration() + 1 << " from " << state << "\n";
       }
     }

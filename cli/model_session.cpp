@@ -1,9 +1,10 @@
 // Model loading and prompt encoding shared by generate, chat and cache-prompt.
 #include "cli/model_session.h"
 
+#include <array>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <iterator>
 
 #include "libcore/array/device.h"
 #include "libcore/backend/cpu/thread_pool.h"
@@ -85,7 +86,16 @@ void add_sampling_flags(CLI::App& app, SamplingFlags& flags, int default_max_tok
 
 std::string read_prompt_argument(const std::string& text) {
   if (text != "-") return text;
-  std::string all((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  // Read in chunks: std::cin's character-at-a-time path takes seconds for ten megabytes.
+  std::string all;
+  std::array<char, 1 << 16> chunk{};
+  for (size_t n; (n = std::fread(chunk.data(), 1, chunk.size(), stdin)) > 0;) {
+    all.append(chunk.data(), n);
+    if (all.size() > kMaxPromptBytes) {
+      throw Error("the prompt on standard input is larger than " + std::to_string(kMaxPromptBytes) + " bytes");
+    }
+  }
+  if (std::ferror(stdin)) throw Error("reading the prompt from standard input failed");
   return all;
 }
 
@@ -102,8 +112,10 @@ ModelSession open_model(const ModelFlags& flags) {
   if (!flags.adapter_path.empty()) lora::load_adapters(*loaded.model, flags.adapter_path);
   fs::path tok = fs::path(flags.model) / "tokenizer.json";
   if (!fs::exists(tok)) throw Error(tok.string() + ": not found (the model has no tokenizer)");
-  ModelSession s{std::move(loaded), tokenizer::Tokenizer::load(flags.model), {}, {}, flags};
-  if (!flags.ignore_chat_template) s.chat_template = tokenizer::load_chat_template(flags.model, flags.chat_template_name);
+  ModelSession s{std::move(loaded), tokenizer::Tokenizer::load(flags.model), {}, {}, flags, {}};
+  if (!flags.ignore_chat_template) {
+    s.chat_template = tokenizer::load_chat_template(flags.model, flags.chat_template_name, &s.chat_template_file);
+  }
   s.special_tokens = tokenizer::load_special_tokens(flags.model);
   return s;
 }
@@ -117,12 +129,18 @@ nlohmann::ordered_json ModelSession::messages_for(const std::string& user) const
 
 std::vector<int32_t> ModelSession::encode_messages(const nlohmann::ordered_json& messages) const {
   if (!chat_template) throw Error(flags.model + ": the model has no chat template");
-  std::string text = tokenizer::apply_chat_template(*chat_template, messages, true, special_tokens);
+  std::string text;
+  try {
+    text = tokenizer::apply_chat_template(*chat_template, messages, true, special_tokens);
+  } catch (const Error& e) {
+    throw Error(chat_template_file + ": " + e.what());  // e.g. the template's raise_exception()
+  }
   // The template writes the special tokens itself (as transformers' apply_chat_template).
   return tokenizer.encode(text, false);
 }
 
 std::vector<int32_t> ModelSession::encode_prompt(const std::string& prompt) const {
+  check_prompt_bytes(prompt.size() + flags.system_prompt.size());
   if (chat_template) return encode_messages(messages_for(prompt));
   std::string text = flags.system_prompt.empty() ? prompt : flags.system_prompt + "\n" + prompt;
   return tokenizer.encode(text, true);
@@ -137,8 +155,23 @@ void ModelSession::check_context(size_t tokens) const {
   }
 }
 
+void ModelSession::check_prompt_bytes(size_t bytes) const {
+  const int64_t context = loaded.model->args().max_position_embeddings;
+  const std::optional<size_t> token_bytes = tokenizer.max_token_bytes();
+  if (context <= 0 || flags.max_kv_size != 0 || !token_bytes) return;
+  // No token stands for more than token_bytes bytes of normalized text; normalizers may
+  // shrink text a little (NFC composes characters), which the factor 4 leaves room for.
+  const uint64_t most = static_cast<uint64_t>(context) * *token_bytes * 4;
+  if (bytes <= most) return;
+  throw Error("the prompt is " + std::to_string(bytes) + " bytes, more than the model's context of " +
+              std::to_string(context) + " tokens can hold (at most " + std::to_string(most) +
+              " bytes with this tokenizer; max_position_embeddings in " + flags.model +
+              "/config.json); shorten it or pass --max-kv-size");
+}
+
 generate::GenerateOptions ModelSession::generate_options(const SamplingFlags& f) const {
   generate::GenerateOptions o;
+  o.model_directory = flags.model;
   o.max_tokens = f.max_tokens;
   o.prefill_step_size = flags.prefill_step_size;
   o.ignore_eos = f.ignore_eos;

@@ -53,6 +53,7 @@ struct ModelSession {
   std::optional<std::string> chat_template;  // nullopt when absent or ignored
   nlohmann::ordered_json special_tokens;     // bos_token, eos_token... for the template
   ModelFlags flags;
+  std::string chat_template_file;  // where chat_template came from, for its errors
 
   // The ids of a single user prompt: rendered with the chat template (as the user turn,
   // after the system prompt, with the generation prompt) when there is one, else
@@ -64,6 +65,11 @@ struct ModelSession {
   nlohmann::ordered_json messages_for(const std::string& user) const;
   // Throws when `tokens` plus nothing else already exceeds the model's context.
   void check_context(size_t tokens) const;
+  // Throws when a prompt of `bytes` bytes cannot fit the model's context: more bytes than
+  // context x the longest token x 4 (room for normalizers that shrink text; only text the
+  // tokenizer drops could make such a prompt fit). A huge prompt is so refused before the
+  // (linear but slow: seconds per megabyte) tokenization of all of it.
+  void check_prompt_bytes(size_t bytes) const;
   // Generation options from the sampling flags (EOS ids of the model plus --eos-token).
   generate::GenerateOptions generate_options(const SamplingFlags& sampling) const;
   // What a prompt cache must have been made with to be reused here: the model's
@@ -74,7 +80,12 @@ struct ModelSession {
 // Sets the device and threads, loads the model, tokenizer and chat template.
 ModelSession open_model(const ModelFlags& flags);
 
-// Reads the whole of stdin when `text` is "-", else returns `text`.
+// The largest prompt read from stdin: 256 MB is tens of millions of tokens, more than any
+// context holds, and bounds the memory an endless stdin can take.
+inline constexpr size_t kMaxPromptBytes = size_t{256} << 20;
+
+// Reads the whole of stdin when `text` is "-", else returns `text`. Throws when stdin holds
+// more than kMaxPromptBytes.
 std::string read_prompt_argument(const std::string& text);
 
 }  // namespace lamina::cli

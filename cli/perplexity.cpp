@@ -1,4 +1,5 @@
 // `lamina perplexity`: sliding-window perplexity of a model over a text file.
+#include <cmath>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -7,6 +8,7 @@
 
 #include "cli/command.h"
 #include "libcore/models/loader.h"
+#include "libcore/models/non_finite_weights.h"
 #include "libcore/tokenizer/tokenizer.h"
 #include "quant/perplexity.h"
 
@@ -45,6 +47,13 @@ CommandRunner setup_perplexity(CLI::App& app) {
     std::vector<int32_t> ids = tok.encode(text);
     quant::PerplexityOptions options{flags->context, flags->stride};
     auto r = quant::perplexity(*loaded.model, ids, options);
+    if (!std::isfinite(r.mean_nll)) {
+      // A NaN or infinite weight poisons every score: name it rather than print "nan".
+      std::string cause = models::find_non_finite_weight(flags->model).value_or(
+          flags->model + ": the model's logits are NaN or infinite though every weight is finite"
+                         " (a float16 overflow? try --dtype float32)");
+      throw Error(cause + ", so the perplexity is not a number");
+    }
     if (flags->json) {
       nlohmann::json j = {{"perplexity", r.perplexity}, {"mean_nll", r.mean_nll},
                           {"tokens", r.tokens},         {"windows", r.windows},

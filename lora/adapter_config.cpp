@@ -2,10 +2,11 @@
 #include "lora/adapter_config.h"
 
 #include <filesystem>
-#include <fstream>
 
 #include "libcore/error.h"
 #include "libcore/io/atomic_file.h"
+#include "libcore/io/json_integer.h"
+#include "libcore/io/text_file.h"
 
 namespace lamina::lora {
 
@@ -42,11 +43,16 @@ AdapterConfig adapter_config_from_json(const nlohmann::json& j, const std::strin
   AdapterConfig c;
   try {
     if (j.contains("fine_tune_type")) c.fine_tune_type = j["fine_tune_type"].get<std::string>();
-    if (j.contains("num_layers")) c.num_layers = j["num_layers"].get<int>();
+    auto integer = [&](const nlohmann::json& v, const char* key) {
+      auto i = io::json_integer<int>(v);
+      if (!i) throw Error(where + ": '" + key + "' must be an integer, got " + v.dump());
+      return *i;
+    };
+    if (j.contains("num_layers")) c.num_layers = integer(j["num_layers"], "num_layers");
     if (j.contains("lora_parameters")) {
       const auto& p = j["lora_parameters"];
       if (!p.is_object()) throw Error(where + ": lora_parameters must be an object");
-      if (p.contains("rank")) c.rank = p["rank"].get<int>();
+      if (p.contains("rank")) c.rank = integer(p["rank"], "rank");
       if (p.contains("scale")) c.scale = p["scale"].get<float>();
       if (p.contains("dropout")) c.dropout = p["dropout"].get<float>();
       if (p.contains("keys") && !p["keys"].is_null()) c.keys = p["keys"].get<std::vector<std::string>>();
@@ -60,11 +66,11 @@ AdapterConfig adapter_config_from_json(const nlohmann::json& j, const std::strin
 
 AdapterConfig read_adapter_config(const std::string& dir) {
   std::string path = (std::filesystem::path(dir) / kAdapterConfigFile).string();
-  std::ifstream f(path);
-  if (!f) throw Error(path + ": not found (is " + dir + " an adapter directory?)");
+  if (!std::filesystem::exists(path)) throw Error(path + ": not found (is " + dir + " an adapter directory?)");
+  const std::string text = io::read_text_file(path);
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(f);
+    j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     throw Error(path + ": not valid JSON (" + std::string(e.what()) + ")");
   }

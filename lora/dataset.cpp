@@ -83,13 +83,33 @@ Example encode_example(const Json& o, const TextEncoder& e) {
   return ex;
 }
 
+namespace {
+
+// Reads the next line (without its '\n') into `line`; false at the end of the file. A line
+// longer than kMaxJsonlLineBytes throws before more of it is read.
+bool read_bounded_line(std::istream& in, std::string& line, const std::string& where) {
+  line.clear();
+  std::streambuf* buffer = in.rdbuf();
+  for (int c = buffer->sbumpc(); c != '\n'; c = buffer->sbumpc()) {
+    if (c == std::char_traits<char>::eof()) return !line.empty();
+    if (line.size() == kMaxJsonlLineBytes) {
+      throw Error(where + ": the line is longer than " + std::to_string(kMaxJsonlLineBytes) +
+                  " bytes, the limit for one example");
+    }
+    line.push_back(static_cast<char>(c));
+  }
+  return true;
+}
+
+}  // namespace
+
 std::vector<Example> load_jsonl(const std::string& path, const TextEncoder& encoder) {
-  std::ifstream f(path);
+  std::ifstream f(path, std::ios::binary);
   if (!f) throw Error(path + ": cannot open");
   std::vector<Example> out;
   std::string line;
   int64_t number = 0;
-  while (std::getline(f, line)) {
+  while (read_bounded_line(f, line, path + ":" + std::to_string(number + 1))) {
     ++number;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const std::string where = path + ":" + std::to_string(number);

@@ -34,9 +34,13 @@ struct TextEncoder {
 // none of the known shapes, or with mask_prompt on a plain-text example.
 Example encode_example(const nlohmann::ordered_json& object, const TextEncoder& encoder);
 
+// The longest jsonl line lamina reads: examples are cut to --max-seq-length tokens anyway,
+// and 8 MB is about two million tokens of text.
+inline constexpr size_t kMaxJsonlLineBytes = size_t{8} << 20;
+
 // Reads a jsonl file (blank lines skipped). Throws lamina::Error naming the file and the
-// 1-based line for a line that is not JSON or not a known example shape, and when the
-// file holds no example.
+// 1-based line for a line that is not JSON or not a known example shape or is longer than
+// kMaxJsonlLineBytes, and when the file holds no example.
 std::vector<Example> load_jsonl(const std::string& path, const TextEncoder& encoder);
 
 }  // namespace lamina::lora

@@ -2,7 +2,6 @@
 #include "lora/fuse.h"
 
 #include <filesystem>
-#include <fstream>
 
 #include "libcore/convert/convert.h"
 #include "libcore/convert/output_dir.h"
@@ -62,16 +61,11 @@ FuseSummary fuse_model(const FuseOptions& options) {
 
   convert::OutputDirectory out(options.save_path, options.model_dir, options.force);
   io::NamedArrays named(tensors.begin(), tensors.end());
-  io::save_sharded_streaming(out.path(), std::move(named), io::kDefaultMaxShardBytes, {{"format", "mlx"}});
-  {
-    io::AtomicFile f((fs::path(out.path()) / "config.json").string());
-    f.write(out_config.dump(4) + "\n");
-    f.commit();
-  }
-  for (const auto& name : convert::tokenizer_files()) {
-    fs::path src = fs::path(options.model_dir) / name;
-    if (fs::exists(src)) fs::copy_file(src, fs::path(out.path()) / name, fs::copy_options::overwrite_existing);
-  }
+  out.fill([&](const std::string& dir) {
+    io::save_sharded_streaming(dir, std::move(named), io::kDefaultMaxShardBytes, {{"format", "mlx"}});
+    io::write_file_atomically((fs::path(dir) / "config.json").string(), out_config.dump(4) + "\n");
+    convert::copy_tokenizer_files(options.model_dir, dir);
+  });
   out.commit();
   return summary;
 }

@@ -8,6 +8,7 @@
 
 #include "libcore/generate/generator.h"
 #include "libcore/io/safetensors.h"
+#include "libcore/io/temporary_files.h"
 #include "libcore/ops/ops.h"
 #include "lora/training_state.h"
 
@@ -105,12 +106,18 @@ double Trainer::evaluate(const std::vector<Example>& data, int64_t num_batches) 
   return tokens > 0 ? total / static_cast<double>(tokens) : 0.0;
 }
 
-void Trainer::resume(const std::string& state_file) {
+void Trainer::resume(const std::string& state_file, int64_t adapter_iteration) {
   TrainingState s = load_training_state(state_file);
   const auto& info = s.info;
   std::vector<std::string> names;
   for (const auto& p : params_) names.push_back(p.name);
   try {
+    const int64_t saved_at = info.at("iteration").get<int64_t>();
+    if (adapter_iteration >= 0 && adapter_iteration != saved_at) {
+      throw Error(state_file + ": saved at iteration " + std::to_string(saved_at) +
+                  ", but its adapter file at iteration " + std::to_string(adapter_iteration) +
+                  " (was a save interrupted?); resume from a numbered checkpoint");
+    }
     if (info.at("parameters").get<std::vector<std::string>>() != names) {
       throw Error(state_file + ": saved for other trainable parameters (another fine-tune type, keys or layers)");
     }
@@ -180,6 +187,8 @@ void Trainer::save_checkpoint(bool numbered, const BatchIterator& data, const Tr
 bool Trainer::train(const std::vector<Example>& train_data, const std::vector<Example>& valid_data,
                     const TrainCallbacks& callbacks) {
   fs::create_directories(options_.adapter_path);
+  // Checkpoint temporaries a killed run left here (they are never renamed into place).
+  io::remove_stale_temporaries(options_.adapter_path);
   write_adapter_config(options_.adapter_path, options_.adapter_config);
   BatchIterator batches(train_data, options_.batch_size, options_.max_seq_length, options_.shuffle, options_.seed,
                         "training data");

@@ -78,8 +78,10 @@ class Trainer {
   // order, weighted by counted tokens.
   double evaluate(const std::vector<Example>& data, int64_t num_batches);
   // Continues from a state file written beside an adapter checkpoint (the adapters must be
-  // loaded into the parameters already). Throws when it does not fit this run.
-  void resume(const std::string& state_file);
+  // loaded into the parameters already). Throws when it does not fit this run, or when the
+  // adapters were saved at another iteration (`adapter_iteration`, -1: unknown) than the
+  // state, as after a kill between the two writes of adapters.safetensors' checkpoint.
+  void resume(const std::string& state_file, int64_t adapter_iteration = -1);
   // Trains until options.iters; returns false when should_stop ended it early. Throws
   // TrainingDiverged on a non-finite loss (the checkpoints on disk stay as they were).
   bool train(const std::vector<Example>& train_data, const std::vector<Example>& valid_data,

@@ -9,6 +9,7 @@
 #include <iterator>
 
 #include "libcore/io/atomic_file.h"
+#include "libcore/io/safetensors.h"
 #include "libcore/ops/ops.h"
 
 namespace lamina::lora {
@@ -21,6 +22,7 @@ constexpr const char* kFormat = "lamina-training-state";
 constexpr int kVersion = 1;
 constexpr const char* kStateSuffix = "training_state.zst";
 constexpr const char* kAdapterSuffix = "adapters.safetensors";
+constexpr const char* kIterationKey = "lamina_iteration";
 
 void append_arrays(const std::vector<Array>& arrays, const char* group, nlohmann::ordered_json& header,
                    std::string& data) {
@@ -44,6 +46,17 @@ std::string training_state_path(const std::string& adapter_file) {
     name += "." + std::string(kStateSuffix);
   }
   return (p.parent_path() / name).string();
+}
+
+int64_t adapter_file_iteration(const std::string& adapter_file) {
+  const auto metadata = io::load_safetensors(adapter_file).metadata;
+  auto it = metadata.find(kIterationKey);
+  if (it == metadata.end()) return -1;
+  try {
+    return std::stoll(it->second);
+  } catch (const std::exception&) {
+    throw Error(adapter_file + ": metadata '" + kIterationKey + "' is not a number: " + it->second);
+  }
 }
 
 void save_training_state(const std::string& path, const TrainingState& state) {

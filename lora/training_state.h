@@ -25,6 +25,10 @@ struct TrainingState {
 // "<dir>/training_state.zst".
 std::string training_state_path(const std::string& adapter_file);
 
+// The iteration an adapter file was saved at (its "lamina_iteration" metadata, which the
+// trainer writes), or -1 when it has none (mlx-lm's files).
+int64_t adapter_file_iteration(const std::string& adapter_file);
+
 // Writes the state atomically. Throws lamina::Error naming the file on failure.
 void save_training_state(const std::string& path, const TrainingState& state);
 // Reads a state written by save_training_state; throws naming the file when it is not one.

@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libpcre2-dev libutf8proc-dev libyaml-cpp-dev
   libvulkan-dev glslang-tools mesa-vulkan-drivers vulkan-tools
+  clang libclang-rt-14-dev
 )
 
 missing=()

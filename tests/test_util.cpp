@@ -1,11 +1,17 @@
 // Test helpers.
 #include "tests/test_util.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include <sys/wait.h>
-
+#include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <cmath>
+#include <stdexcept>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -48,6 +54,112 @@ CliResult run_lamina(const std::string& args, const std::string& scratch, const 
   r.out = read_text_file(out);
   r.err = read_text_file(err);
   return r;
+}
+
+LaminaProcess::LaminaProcess(const std::vector<std::string>& args) : LaminaProcess(args, Options{}) {}
+
+LaminaProcess::LaminaProcess(const std::vector<std::string>& args, const Options& options) {
+  // Everything the child needs is prepared before fork: between fork and exec only
+  // async-signal-safe calls are allowed (the test process may have threads).
+  std::vector<std::string> strings{LAMINA_BINARY};
+  strings.insert(strings.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : strings) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int out_pipe[2], err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    int null_in = ::open("/dev/null", O_RDONLY);
+    if (null_in < 0 || ::dup2(null_in, 0) < 0 || ::dup2(out_pipe[1], 1) < 0 || ::dup2(err_pipe[1], 2) < 0) ::_exit(127);
+    if (options.file_size_limit) {
+      struct rlimit limit;
+      limit.rlim_cur = limit.rlim_max = static_cast<rlim_t>(*options.file_size_limit);
+      if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) ::_exit(127);
+      ::signal(SIGXFSZ, SIG_IGN);  // kept across exec: writes fail with EFBIG instead
+    }
+    // The child starts with default dispositions and no blocked signals, whatever the test set.
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGPIPE, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  out_fd_ = out_pipe[0];
+  err_fd_ = err_pipe[0];
+}
+
+LaminaProcess::~LaminaProcess() {
+  if (pid_ > 0 && exit_code_ < 0) {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  if (out_fd_ >= 0) ::close(out_fd_);
+  if (err_fd_ >= 0) ::close(err_fd_);
+}
+
+bool LaminaProcess::pump(int timeout_ms) {
+  std::vector<pollfd> fds;
+  for (int fd : {out_fd_, err_fd_}) {
+    if (fd >= 0) fds.push_back({fd, POLLIN, 0});
+  }
+  if (fds.empty()) return false;
+  int n = ::poll(fds.data(), fds.size(), timeout_ms);
+  if (n < 0 && errno != EINTR) throw std::runtime_error("poll failed");
+  for (const auto& p : fds) {
+    if (p.revents == 0) continue;
+    char buffer[65536];
+    ssize_t got = ::read(p.fd, buffer, sizeof(buffer));
+    if (got < 0 && errno == EINTR) continue;
+    int& fd = p.fd == out_fd_ ? out_fd_ : err_fd_;
+    if (got <= 0) {
+      ::close(fd);
+      fd = -1;
+    } else {
+      (p.fd == out_fd_ ? out_ : err_).append(buffer, static_cast<size_t>(got));
+    }
+  }
+  return true;
+}
+
+bool LaminaProcess::read_line(std::string& line, double timeout_seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds);
+  for (;;) {
+    size_t end = out_.find('\n', line_start_);
+    if (end != std::string::npos) {
+      line = out_.substr(line_start_, end - line_start_);
+      line_start_ = end + 1;
+      return true;
+    }
+    if (out_fd_ < 0) return false;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pump(static_cast<int>(std::min<int64_t>(left.count(), 1000)));
+  }
+}
+
+void LaminaProcess::send_signal(int signal_number) {
+  if (pid_ > 0 && exit_code_ < 0) ::kill(pid_, signal_number);
+}
+
+int LaminaProcess::wait() {
+  if (exit_code_ >= 0) return exit_code_;
+  while (pump(-1)) {
+  }
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0) {
+    if (errno != EINTR) throw std::runtime_error("waitpid failed");
+  }
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return exit_code_;
 }
 
 void expect_close(const core::Array& a, const std::vector<double>& expected, double atol,

@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +28,46 @@ struct CliResult {
 // Runs `lamina <args>` (args already shell-quoted where needed) with stdout and stderr
 // captured separately under `scratch`; `stdin_text` is fed on standard input.
 CliResult run_lamina(const std::string& args, const std::string& scratch, const std::string& stdin_text = "");
+// A lamina process started without a shell, for tests that signal it while it runs.
+class LaminaProcess {
+ public:
+  struct Options {
+    // RLIMIT_FSIZE of the child in bytes, with SIGXFSZ ignored: a write past it fails with
+    // EFBIG, as on a full disk.
+    std::optional<uint64_t> file_size_limit;
+  };
+  // Starts `lamina <args>` (no shell: one element per argument) with stdout and stderr on
+  // pipes and stdin from /dev/null.
+  explicit LaminaProcess(const std::vector<std::string>& args);
+  LaminaProcess(const std::vector<std::string>& args, const Options& options);
+  // Kills (SIGKILL) and reaps the child if it still runs.
+  ~LaminaProcess();
+  LaminaProcess(const LaminaProcess&) = delete;
+  LaminaProcess& operator=(const LaminaProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // The next line of stdout, without its newline; false at the end of stdout or when none
+  // came within `timeout_seconds`.
+  bool read_line(std::string& line, double timeout_seconds = 120);
+  void send_signal(int signal_number);
+  // Reads stdout and stderr to their end and waits for the child: its exit code, or 128 +
+  // the signal's number when a signal ended it (the shell's convention).
+  int wait();
+  // Everything read from stdout / stderr so far (all of it after wait()).
+  const std::string& out() const { return out_; }
+  const std::string& err() const { return err_; }
+
+ private:
+  // Reads what is available on the open pipes within `timeout_ms`; false when both are closed.
+  bool pump(int timeout_ms);
+
+  pid_t pid_ = -1;
+  int out_fd_ = -1, err_fd_ = -1;
+  std::string out_, err_;
+  size_t line_start_ = 0;  // of the next line read_line() returns
+  int exit_code_ = -1;
+};
+
 // Single-quotes `s` for the shell.
 std::string shell_quote(const std::string& s);
 // The whole content of a file ("" when missing).

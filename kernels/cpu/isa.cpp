@@ -4,17 +4,29 @@
 #include <cstdlib>
 #include <cstring>
 
+#if LAMINA_HAS_X86_KERNELS
+#include <cpuid.h>
+#endif
+
 namespace lamina::kernels {
 
 namespace {
+#if LAMINA_HAS_X86_KERNELS
+// F16C (CPUID leaf 1, ECX bit 29), read directly: clang 14's __builtin_cpu_supports does
+// not know "f16c".
+bool has_f16c() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
+}
+#endif
+
 Isa detect() {
   if (const char* env = std::getenv("LAMINA_CPU_ISA"); env && std::strcmp(env, "scalar") == 0) {
     return Isa::scalar;
   }
 #if LAMINA_HAS_X86_KERNELS
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-      __builtin_cpu_supports("f16c")) {
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c()) {
     return Isa::avx2;
   }
 #endif

@@ -8,12 +8,12 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 #include <vector>
 
 #include "libcore/convert/output_dir.h"
+#include "libcore/io/atomic_file.h"
 #include "libcore/io/safetensors.h"
 #include "libcore/models/loader.h"
 #include "libcore/models/registry.h"
@@ -45,13 +45,6 @@ Dtype default_dtype(const nlohmann::json& config) {
   return Dtype::float16;
 }
 
-void write_text_file(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary);
-  f << text;
-  f.flush();
-  if (!f) throw Error(path + ": write failed");
-}
-
 // Drops the pages of a memory-mapped source tensor from this process once it is written
 // (they stay in the page cache), so resident memory does not grow to the whole model.
 void release_source_pages(const Array& a) {
@@ -70,6 +63,13 @@ std::string module_of(const std::string& name) {
 }
 
 }  // namespace
+
+void copy_tokenizer_files(const std::string& from_dir, const std::string& to_dir) {
+  for (const auto& name : tokenizer_files()) {
+    fs::path src = fs::path(from_dir) / name;
+    if (fs::exists(src)) io::copy_file_atomically(src.string(), (fs::path(to_dir) / name).string());
+  }
+}
 
 ConvertSummary convert_model(const ConvertOptions& options, const ProgressCallback& progress) {
   auto start = std::chrono::steady_clock::now();
@@ -96,7 +96,7 @@ ConvertSummary convert_model(const ConvertOptions& options, const ProgressCallba
     // Build the model once (lazily, nothing computed) so missing or misshapen tensors are
     // reported before anything is written.
     nn::WeightMap check(weights.tensors(), options.hf_path);
-    arch.create(config, check);
+    models::create_model(arch, config, check, options.hf_path);
   }
   if (options.dequantize && !input_quantization) {
     throw Error(options.hf_path + ": --dequantize needs a quantized model (config.json has no quantization block)");
@@ -165,28 +165,22 @@ ConvertSummary convert_model(const ConvertOptions& options, const ProgressCallba
   }
   uint64_t done = 0;
   const uint64_t total = summary.bytes_out;
-  io::save_sharded_streaming(out.path(), std::move(named), options.max_shard_bytes, {{"format", "mlx"}},
-                             [&](const std::string& name, uint64_t bytes) {
-                               done += bytes;
-                               auto it = last_use.find(name);
-                               if (it != last_use.end()) {
-                                 release_source_pages(originals.at(it->second));
-                                 originals.erase(it->second);
-                               }
-                               if (progress) progress(done, total);
-                             });
-  originals.clear();
-  source = io::SafetensorsData();
-
-  write_text_file((fs::path(out.path()) / "config.json").string(), config.dump(4) + "\n");
-  for (const auto& name : tokenizer_files()) {
-    fs::path src = fs::path(options.hf_path) / name;
-    if (fs::exists(src)) {
-      std::error_code ec;
-      fs::copy_file(src, fs::path(out.path()) / name, ec);
-      if (ec) throw Error(src.string() + ": cannot copy (" + ec.message() + ")");
-    }
-  }
+  out.fill([&](const std::string& dir) {
+    io::save_sharded_streaming(dir, std::move(named), options.max_shard_bytes, {{"format", "mlx"}},
+                               [&](const std::string& name, uint64_t bytes) {
+                                 done += bytes;
+                                 auto it = last_use.find(name);
+                                 if (it != last_use.end()) {
+                                   release_source_pages(originals.at(it->second));
+                                   originals.erase(it->second);
+                                 }
+                                 if (progress) progress(done, total);
+                               });
+    originals.clear();
+    source = io::SafetensorsData();
+    io::write_file_atomically((fs::path(dir) / "config.json").string(), config.dump(4) + "\n");
+    copy_tokenizer_files(options.hf_path, dir);
+  });
   out.commit();
   summary.output = options.mlx_path;
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

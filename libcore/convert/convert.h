@@ -52,5 +52,7 @@ ConvertSummary convert_model(const ConvertOptions& options, const ProgressCallba
 
 // The files copied beside the weights when present.
 const std::vector<std::string>& tokenizer_files();
+// Copies those of tokenizer_files() that `from_dir` has into `to_dir` (each atomically).
+void copy_tokenizer_files(const std::string& from_dir, const std::string& to_dir);
 
 }  // namespace lamina::convert

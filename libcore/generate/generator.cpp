@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
+#include "libcore/models/non_finite_weights.h"
 #include "libcore/ops/ops.h"
 
 namespace lamina::generate {
@@ -30,6 +32,22 @@ void eval_cache(std::vector<nn::KVCache>& cache) {
     }
   }
   eval(arrays);
+}
+
+// Throws unless every one of the (evaluated, float32) logits is finite. Checked on the host,
+// where the test is exact; it is one pass over vocab_size floats per token. Sampling from
+// NaN logits would print garbage (or nothing) and exit 0.
+void check_finite(const Array& logits, size_t generated, const GenerateOptions& options) {
+  const float* p = logits.data<float>();
+  if (std::all_of(p, p + logits.size(), [](float v) { return std::isfinite(v); })) return;
+  const std::string when =
+      generated == 0 ? "for the prompt" : "after " + std::to_string(generated) + " generated tokens";
+  if (options.model_directory.empty()) throw Error("the model's logits are NaN or infinite " + when);
+  if (auto bad = models::find_non_finite_weight(options.model_directory)) {
+    throw Error(*bad + ", so the model's logits are NaN or infinite " + when);
+  }
+  throw Error(options.model_directory + ": the model's logits are NaN or infinite " + when +
+              " though every weight is finite (a float16 overflow? try --dtype float32)");
 }
 
 double seconds_since(Clock::time_point t) {
@@ -68,7 +86,7 @@ GenerateResult generate(models::Model& model, std::vector<nn::KVCache>& cache,
   history.insert(history.end(), prompt.begin(), prompt.end());
 
   auto start = Clock::now();
-  Array logits = prefill(model, cache, prompt, options.prefill_step_size);
+  Array logits = astype(prefill(model, cache, prompt, options.prefill_step_size), Dtype::float32);
   result.finish_reason = "length";
   if (options.max_tokens <= 0) {
     eval_cache(cache);
@@ -77,7 +95,8 @@ GenerateResult generate(models::Model& model, std::vector<nn::KVCache>& cache,
     return result;
   }
   Array next = sampler.sample(logits, history);
-  next.eval();
+  eval({next, logits});
+  check_finite(logits, 0, options);
   result.prompt_seconds = seconds_since(start);
   result.prompt_tps = static_cast<double>(prompt.size()) / std::max(result.prompt_seconds, 1e-9);
 
@@ -95,13 +114,17 @@ GenerateResult generate(models::Model& model, std::vector<nn::KVCache>& cache,
     if (more) {
       // Build the next step's graph now; it runs at next.eval() after the callback.
       Array step_logits = model.forward_last(Array(std::vector<int32_t>{token}, {1, 1}, Dtype::int32), cache);
-      next = sampler.sample(reshape(step_logits, {1, step_logits.shape(2)}), history);
+      logits = astype(reshape(step_logits, {1, step_logits.shape(2)}), Dtype::float32);
+      next = sampler.sample(logits, history);
     }
     if (!on_token(token)) {
       result.finish_reason = "interrupted";
       break;
     }
-    if (more) next.eval();
+    if (more) {
+      eval({next, logits});
+      check_finite(logits, result.tokens.size(), options);
+    }
   }
   result.generation_seconds = seconds_since(gen_start);
   result.generation_tps = static_cast<double>(result.tokens.size()) / std::max(result.generation_seconds, 1e-9);

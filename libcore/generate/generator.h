@@ -18,6 +18,9 @@ struct GenerateOptions {
   bool ignore_eos = false;
   std::vector<int32_t> eos_ids;
   SamplerOptions sampler;
+  // The model's directory: when the logits turn NaN or infinite, its weights are searched
+  // for the cause and the error names the tensor (empty: no search).
+  std::string model_directory;
 };
 
 struct GenerateResult {
@@ -33,7 +36,8 @@ using TokenCallback = std::function<bool(int32_t token)>;
 
 // Generates from `prompt` continuing `cache` (which may already hold a prefix: the prompt
 // then holds only the new tokens). `history` (prompt ids seen before, for the repetition
-// penalty) may be empty.
+// penalty) may be empty. Throws lamina::Error, before the token they would give reaches
+// `on_token`, when the logits hold NaN or infinity.
 GenerateResult generate(models::Model& model, std::vector<nn::KVCache>& cache,
                         const std::vector<int32_t>& prompt, const GenerateOptions& options,
                         const TokenCallback& on_token, std::vector<int32_t> history = {});

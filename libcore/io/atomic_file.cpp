@@ -5,21 +5,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <vector>
 
 #include "libcore/error.h"
+#include "libcore/io/temporary_files.h"
 
 namespace lamina::io {
 
 namespace {
 
 std::string errno_text(int err) { return std::strerror(err); }
-
-// Distinguishes temp files of concurrent writers in one process (the pid covers processes).
-std::atomic<uint64_t> temp_counter{0};
 
 // Makes a rename durable: without syncing the directory a crash may forget the new name.
 // Best effort: some file systems refuse fsync on a directory, and the data itself is synced.
@@ -41,12 +39,12 @@ AtomicFile::AtomicFile(std::string target) : target_(std::move(target)) {
   // A dot-prefixed name keeps the unfinished file out of globs such as model*.safetensors.
   // O_EXCL with a fresh name per attempt; the retry only matters if a stale temp collides.
   for (int attempt = 0; attempt < 100; ++attempt) {
-    std::string candidate = (dir / ("." + name + ".tmp-" + std::to_string(::getpid()) + "-" +
-                                    std::to_string(temp_counter.fetch_add(1))))
-                                .string();
+    std::string candidate = (dir / temporary_name(name)).string();
     // Mode 0666 so that the umask decides the final permissions, as for any new file.
     fd_ = ::open(candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd_ >= 0) {
+      // Locked while this process lives: remove_stale_temporaries() leaves it alone.
+      mark_in_use(fd_);
       temp_ = std::move(candidate);
       return;
     }
@@ -87,24 +85,21 @@ void AtomicFile::write(const void* data, size_t bytes) {
 void AtomicFile::commit() {
   if (committed_) return;
   if (fd_ < 0) throw Error(target_ + ": commit after the file was discarded");
-  // Errors from delayed allocation (ENOSPC on NFS, quota) surface in fsync or close.
+  // Errors from delayed allocation (ENOSPC on NFS, quota) surface here at the latest.
   if (::fsync(fd_) != 0) {
     int err = errno;
     discard();
     throw Error(target_ + ": flushing to disk failed: " + errno_text(err));
   }
-  int fd = fd_;
-  fd_ = -1;
-  if (::close(fd) != 0) {
-    int err = errno;
-    discard();
-    throw Error(target_ + ": closing failed: " + errno_text(err));
-  }
+  // Renamed while still open, so the in-use lock covers the temporary until it is gone.
   if (::rename(temp_.c_str(), target_.c_str()) != 0) {
     int err = errno;
     discard();
     throw Error(target_ + ": cannot rename the temporary file into place: " + errno_text(err));
   }
+  // The data is on disk (fsync above); a late error from close could not be acted on.
+  ::close(fd_);
+  fd_ = -1;
   committed_ = true;
   std::filesystem::path dir = std::filesystem::path(target_).parent_path();
   sync_directory(dir.empty() ? "." : dir.string());
@@ -119,6 +114,33 @@ void AtomicFile::discard() noexcept {
     ::unlink(temp_.c_str());
     temp_.clear();
   }
+}
+
+void write_file_atomically(const std::string& path, const std::string& text) {
+  AtomicFile f(path);
+  f.write(text);
+  f.commit();
+}
+
+void copy_file_atomically(const std::string& source, const std::string& target) {
+  int in = ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) throw Error(source + ": cannot open: " + errno_text(errno));
+  try {
+    AtomicFile out(target);
+    std::vector<char> buffer(1 << 20);
+    for (;;) {
+      ssize_t n = ::read(in, buffer.data(), buffer.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw Error(source + ": read failed: " + errno_text(errno));
+      if (n == 0) break;
+      out.write(buffer.data(), static_cast<size_t>(n));
+    }
+    out.commit();
+  } catch (...) {
+    ::close(in);
+    throw;
+  }
+  ::close(in);
 }
 
 }  // namespace lamina::io

@@ -40,4 +40,9 @@ class AtomicFile {
   bool committed_ = false;
 };
 
+// Writes `text` to `path` through an AtomicFile (synced, never seen half-written).
+void write_file_atomically(const std::string& path, const std::string& text);
+// Copies the file `source` to `target` through an AtomicFile; errors name the file at fault.
+void copy_file_atomically(const std::string& source, const std::string& target);
+
 }  // namespace lamina::io

@@ -9,18 +9,17 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
-#include <sstream>
 #include <string_view>
 
 #include "libcore/error.h"
 #include "libcore/io/atomic_file.h"
 #include "libcore/io/mapped_file.h"
+#include "libcore/io/text_file.h"
 #include "libcore/ops/views.h"
 
 namespace lamina::io {
@@ -39,6 +38,10 @@ constexpr size_t kLengthPrefixBytes = 8;
 // The limit the reference implementation (safetensors crate) enforces on the header.
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 constexpr size_t kHeaderAlignment = 8;
+// The most tensors lamina reads from one file. Real shards hold thousands at most (an MoE
+// checkpoint with unstacked experts spreads them over many shards); the 100 MB header alone
+// would allow about two million, whose parse takes tens of seconds and gigabytes.
+constexpr size_t kMaxTensorsPerFile = 200'000;
 constexpr const char* kMetadataKey = "__metadata__";
 
 struct DtypeCode {
@@ -94,6 +97,9 @@ std::string json_error_text(const std::exception& e) {
 class KeyScanner {
  public:
   using string_t = Json::string_t;
+  // Stops the scan at the first top-level key past `max_tensors` (keys other than
+  // "__metadata__").
+  explicit KeyScanner(size_t max_tensors) : max_tensors_(max_tensors) {}
   bool null() { return true; }
   bool boolean(bool) { return true; }
   bool number_integer(Json::number_integer_t) { return true; }
@@ -113,6 +119,10 @@ class KeyScanner {
         duplicate_depth = depth_;
       }
     } else if (depth_ == 1) {
+      if (key != kMetadataKey && ++tensors_ > max_tensors_) {
+        too_many_tensors = true;
+        return false;  // stops the scan
+      }
       top_level_keys.push_back(key);
     }
     return true;
@@ -137,25 +147,36 @@ class KeyScanner {
   std::vector<std::string> top_level_keys;
   std::string duplicate;
   int duplicate_depth = 0;
+  bool too_many_tensors = false;
 
  private:
+  size_t max_tensors_;
+  size_t tensors_ = 0;
   int depth_ = 0;
   std::vector<std::set<std::string>> open_objects_;
 };
 
 // Parses JSON text, rejecting duplicate keys in any object (which tensor a file "means"
-// would otherwise be up to the parser). When `top_level_keys` is given, it receives the
-// top-level object's keys in file order.
+// would otherwise be up to the parser) and a top-level object of more than `max_tensors`
+// keys besides "__metadata__". When `top_level_keys` is given, it receives the top-level
+// object's keys in file order.
 Json parse_json_strict(std::string_view text, const std::string& what, const char* description,
-                       std::vector<std::string>* top_level_keys = nullptr) {
+                       std::vector<std::string>* top_level_keys = nullptr,
+                       size_t max_tensors = std::numeric_limits<size_t>::max()) {
+  // The key scan comes first: it stops at the limit, before a DOM of millions of entries
+  // is built.
+  KeyScanner scanner(max_tensors);
+  Json::sax_parse(text.begin(), text.end(), &scanner);
+  if (scanner.too_many_tensors) {
+    throw Error(what + ": " + description + " lists more than " + std::to_string(max_tensors) +
+                " tensors, the most lamina reads from one file");
+  }
   Json result;
   try {
     result = Json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::exception& e) {
     throw Error(what + ": " + description + " is not valid JSON: " + json_error_text(e));
   }
-  KeyScanner scanner;
-  Json::sax_parse(text.begin(), text.end(), &scanner);
   if (!scanner.duplicate.empty()) {
     if (scanner.duplicate_depth == 1 && std::string_view(description) == "header") {
       throw Error(what + ": tensor '" + scanner.duplicate +
@@ -279,15 +300,6 @@ void check_overlaps(const std::string& path, std::vector<const TensorEntry*> ent
                   std::to_string(cur->end) + ") overlap");
     }
   }
-}
-
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw Error(path + ": read failed");
-  return text.str();
 }
 
 // Returns s as a JSON string literal; names must be UTF-8 for any reader to parse them.
@@ -472,7 +484,7 @@ SafetensorsData load_safetensors(const std::string& path) {
   std::string_view text(reinterpret_cast<const char*>(file->data()) + kLengthPrefixBytes,
                         header_bytes);
   std::vector<std::string> order;
-  Json header = parse_json_strict(text, path, "header", &order);
+  Json header = parse_json_strict(text, path, "header", &order, kMaxTensorsPerFile);
   if (!header.is_object()) {
     throw Error(path + ": header is a JSON " + std::string(header.type_name()) + ", not an object");
   }

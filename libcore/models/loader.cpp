@@ -2,10 +2,10 @@
 #include "libcore/models/loader.h"
 
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "libcore/io/safetensors.h"
+#include "libcore/io/text_file.h"
 #include "libcore/models/registry.h"
 #include "libcore/ops/ops.h"
 #include "quant/quantization_config.h"
@@ -18,10 +18,9 @@ using namespace lamina::core;
 namespace {
 
 nlohmann::json read_json_file(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) throw Error(path + ": cannot open");
+  const std::string text = io::read_text_file(path);
   try {
-    return nlohmann::json::parse(f);
+    return nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     throw Error(path + ": not valid JSON (" + std::string(e.what()) + ")");
   }
@@ -62,6 +61,17 @@ std::vector<int32_t> read_eos_token_ids(const std::string& dir, const nlohmann::
   return ids;
 }
 
+std::unique_ptr<Model> create_model(const Architecture& arch, const nlohmann::json& config,
+                                    nn::WeightMap& weights, const std::string& dir) {
+  try {
+    return arch.create(config, weights);
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    if (message.starts_with("config.json:")) throw Error((fs::path(dir) / message).string());
+    throw;
+  }
+}
+
 LoadedModel load_model(const std::string& dir, const LoadOptions& options) {
   LoadedModel loaded;
   loaded.directory = dir;
@@ -79,7 +89,7 @@ LoadedModel load_model(const std::string& dir, const LoadOptions& options) {
       if (is_floating(a.dtype())) a = astype(a, *options.dtype);
     }
   }
-  loaded.model = arch.create(loaded.config, weights);
+  loaded.model = create_model(arch, loaded.config, weights, dir);
   auto extra = weights.untaken();
   if (!extra.empty()) {
     std::cerr << "lamina: warning: " << dir << ": " << extra.size()

@@ -27,6 +27,10 @@ struct LoadedModel {
 
 // Reads <dir>/config.json; throws naming the file when missing or not JSON.
 nlohmann::json read_config(const std::string& dir);
+// arch.create(config, weights), with the errors the config parsers word as "config.json: ..."
+// reported under the full path of `dir`'s config.json.
+std::unique_ptr<Model> create_model(const Architecture& arch, const nlohmann::json& config,
+                                    nn::WeightMap& weights, const std::string& dir);
 // Loads the model in `dir`. Weights stay memory-mapped when their dtype is kept.
 LoadedModel load_model(const std::string& dir, const LoadOptions& options = {});
 // EOS ids from config.json and generation_config.json (an int or a list in either).

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "libcore/array/array.h"
+#include "libcore/io/json_integer.h"
 #include "libcore/nn/kv_cache.h"
 #include "libcore/nn/linear.h"
 #include "libcore/nn/rope.h"
@@ -78,10 +79,15 @@ template <typename T>
 T config_value(const nlohmann::json& config, const std::string& key, T fallback) {
   auto it = config.find(key);
   if (it == config.end() || it->is_null()) return fallback;
-  try {
-    return it->get<T>();
-  } catch (const nlohmann::json::exception&) {
-    throw Error("config.json: field '" + key + "' has the wrong type (" + it->dump() + ")");
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    if (auto v = io::json_integer<T>(*it)) return *v;
+    throw Error("config.json: field '" + key + "' must be an integer in range, got " + it->dump());
+  } else {
+    try {
+      return it->get<T>();
+    } catch (const nlohmann::json::exception&) {
+      throw Error("config.json: field '" + key + "' has the wrong type (" + it->dump() + ")");
+    }
   }
 }
 

@@ -18,6 +18,13 @@ std::optional<core::Array> WeightMap::take_optional(const std::string& name,
                 core::shape_string(it->second.shape()) + " but the config implies " +
                 core::shape_string(shape));
   }
+  // An integer tensor where a float parameter belongs would be read as numbers of another
+  // scale (or, packed, as garbage): refuse it instead of computing nonsense.
+  if (!shape.empty() && !core::is_floating(it->second.dtype())) {
+    throw Error(source_ + ": tensor '" + name + "' has dtype " +
+                core::dtype_name(it->second.dtype()) +
+                " but the model needs a float (float16, bfloat16 or float32)");
+  }
   taken_.insert(name);
   return it->second;
 }

@@ -19,7 +19,7 @@ class WeightMap {
       : tensors_(std::move(tensors)), source_(std::move(source)) {}
 
   // Returns the tensor `name`; throws naming it (and the source) when it is missing or, when
-  // `shape` is given, when its shape differs.
+  // `shape` is given (a float parameter), when its shape differs or its dtype is not floating.
   core::Array take(const std::string& name, const core::Shape& shape = {});
   // Returns the tensor when present.
   std::optional<core::Array> take_optional(const std::string& name, const core::Shape& shape = {});

@@ -3,6 +3,7 @@
 // tokenizer with split=false hands the whole input over as one word).
 #include "libcore/tokenizer/bpe_model.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <queue>
 
@@ -240,6 +241,13 @@ void BpeModel::tokenize(std::string_view word, std::vector<int32_t>& ids) const 
     if (cache_.size() >= kMaxCacheEntries) cache_.clear();
     cache_.emplace(std::string(word), std::move(symbols));
   }
+}
+
+std::optional<size_t> BpeModel::max_token_bytes() const {
+  if (fuse_unk_ && unk_id_) return std::nullopt;
+  size_t longest = 4;  // one UTF-8 character
+  for (const auto& token : id_to_token_) longest = std::max(longest, token.size());
+  return longest;
 }
 
 }  // namespace lamina::tokenizer

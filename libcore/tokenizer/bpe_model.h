@@ -36,6 +36,12 @@ class BpeModel {
   const std::string* id_to_token(int32_t id) const;
   // One past the largest id in the vocab.
   int32_t vocab_size() const { return static_cast<int32_t>(id_to_token_.size()); }
+  // The most bytes of a word one token stands for: the longest vocab entry as stored (never
+  // shorter than the text it covers), at least one UTF-8 character (an unknown one becomes
+  // one unk token); nullopt with fuse_unk, where one unk covers a whole unknown run.
+  // (Characters neither the vocab, byte fallback nor an unk token can spell are dropped
+  // and count for no token at all.)
+  std::optional<size_t> max_token_bytes() const;
 
  private:
   struct Merge {

@@ -2,10 +2,9 @@
 #include "libcore/tokenizer/chat_template.h"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "libcore/error.h"
+#include "libcore/io/text_file.h"
 #include "libcore/tokenizer/jinja_template.h"
 
 namespace lamina::tokenizer {
@@ -18,12 +17,7 @@ constexpr const char* kSpecialTokenKeys[] = {"bos_token", "eos_token", "unk_toke
                                              "pad_token", "cls_token", "mask_token"};
 
 std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path.string() + ": cannot open");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) throw Error(path.string() + ": read failed");
-  return buffer.str();
+  return io::read_text_file(path.string());
 }
 
 nlohmann::ordered_json read_json(const std::filesystem::path& path) {
@@ -81,19 +75,29 @@ std::string apply_chat_template(const std::string& template_source,
 }
 
 std::optional<std::string> load_chat_template(const std::string& model_dir,
-                                              const std::string& name) {
+                                              const std::string& name, std::string* source_file) {
   std::filesystem::path dir(model_dir);
-  if (std::filesystem::exists(dir / kTemplateFile)) return read_file(dir / kTemplateFile);
+  auto found_in = [&](const std::filesystem::path& file) {
+    if (source_file != nullptr) *source_file = file.string();
+  };
+  if (std::filesystem::exists(dir / kTemplateFile)) {
+    found_in(dir / kTemplateFile);
+    return read_file(dir / kTemplateFile);
+  }
   if (std::filesystem::exists(dir / kTokenizerConfigFile)) {
     auto config = read_json(dir / kTokenizerConfigFile);
     if (config.is_object() && config.contains("chat_template"))
-      if (auto found = pick_template(config["chat_template"], name, dir / kTokenizerConfigFile))
+      if (auto found = pick_template(config["chat_template"], name, dir / kTokenizerConfigFile)) {
+        found_in(dir / kTokenizerConfigFile);
         return found;
+      }
   }
   if (std::filesystem::exists(dir / kTemplateJsonFile)) {
     auto config = read_json(dir / kTemplateJsonFile);
-    if (config.is_object() && config.contains("chat_template"))
+    if (config.is_object() && config.contains("chat_template")) {
+      found_in(dir / kTemplateJsonFile);
       return pick_template(config["chat_template"], name, dir / kTemplateJsonFile);
+    }
   }
   return std::nullopt;
 }

@@ -29,8 +29,10 @@ std::string apply_chat_template(
 // "chat_template" (a string, or a list of {"name", "template"} from which `name` is taken),
 // else chat_template.json's "chat_template"; nullopt when the model has none. Throws
 // lamina::Error on unreadable or malformed files, or when `name` is not among several.
+// `source_file`, when given, receives the path of the file the template came from.
 std::optional<std::string> load_chat_template(const std::string& model_dir,
-                                              const std::string& name = "default");
+                                              const std::string& name = "default",
+                                              std::string* source_file = nullptr);
 
 // The special tokens of tokenizer_config.json (bos_token, eos_token, unk_token, pad_token,
 // ...) as template variables; each may be a string or an {"content": ...} object there.

@@ -4,13 +4,13 @@
 // encoded by the model; the post-processor then adds special tokens.
 #include "libcore/tokenizer/tokenizer.h"
 
+#include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "libcore/error.h"
+#include "libcore/io/text_file.h"
 #include "libcore/tokenizer/bpe_model.h"
 #include "libcore/tokenizer/decoder.h"
 #include "libcore/tokenizer/normalizer.h"
@@ -60,12 +60,7 @@ struct Tokenizer::Impl {
 namespace {
 
 std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path.string() + ": cannot open the file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw Error(path.string() + ": read failed");
-  return text.str();
+  return io::read_text_file(path.string());
 }
 
 nlohmann::json parse_json(const std::string& text, const std::string& name) {
@@ -254,6 +249,13 @@ int32_t Tokenizer::vocab_size() const {
   int32_t size = impl_->model->vocab_size();
   for (const auto& token : impl_->added_tokens) size = std::max(size, token.id + 1);
   return size;
+}
+
+std::optional<size_t> Tokenizer::max_token_bytes() const {
+  std::optional<size_t> longest = impl_->model->max_token_bytes();
+  if (!longest) return std::nullopt;
+  for (const auto& token : impl_->added_tokens) longest = std::max(*longest, token.content.size());
+  return longest;
 }
 
 bool Tokenizer::is_special(int32_t id) const { return impl_->special_ids.contains(id); }

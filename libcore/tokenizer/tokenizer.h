@@ -42,6 +42,9 @@ class Tokenizer {
   std::optional<int32_t> token_to_id(std::string_view token) const;
   // One past the largest id of the vocab and the added tokens.
   int32_t vocab_size() const;
+  // The most bytes of normalized text one token stands for (the longest vocab entry or
+  // added token); nullopt when unbounded (a BPE with fuse_unk).
+  std::optional<size_t> max_token_bytes() const;
   // Whether `id` is an added token marked special.
   bool is_special(int32_t id) const;
   const std::vector<AddedToken>& added_tokens() const;

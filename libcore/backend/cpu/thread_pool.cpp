@@ -44,12 +44,16 @@ class ThreadPool {
   void run(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
     int64_t max_chunks = std::max<int64_t>(1, n / std::max<int64_t>(grain, 1));
     int chunks = static_cast<int>(std::min<int64_t>(size(), max_chunks));
-    if (chunks <= 1 || in_worker_) {
+    // A loop nested in a parallel region (on a worker, or on the caller running its own
+    // chunk) runs inline: the pool is busy, and the caller holds call_mutex_.
+    if (chunks <= 1 || in_region_) {
       fn(0, n);
       return;
     }
     std::unique_lock<std::mutex> call_lock(call_mutex_);  // one parallel region at a time
     int64_t per = (n + chunks - 1) / chunks;
+    chunks = static_cast<int>((n + per - 1) / per);  // no empty chunk at the end
+    RegionFlag region;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       fn_ = &fn;
@@ -79,8 +83,14 @@ class ThreadPool {
     int64_t begin, end;
   };
 
+  // Marks the calling thread as inside a parallel region while it lives.
+  struct RegionFlag {
+    RegionFlag() { in_region_ = true; }
+    ~RegionFlag() { in_region_ = false; }
+  };
+
   void loop() {
-    in_worker_ = true;
+    in_region_ = true;
     uint64_t seen = epoch_.load();
     for (;;) {
       // New work bumps the epoch: poll it a while before sleeping on the condition variable.
@@ -128,10 +138,10 @@ class ThreadPool {
   std::atomic<uint64_t> epoch_{0};
   bool stopping_ = false;
   std::exception_ptr error_;
-  static thread_local bool in_worker_;
+  static thread_local bool in_region_;
 };
 
-thread_local bool ThreadPool::in_worker_ = false;
+thread_local bool ThreadPool::in_region_ = false;
 
 int default_threads() {
   if (const char* env = std::getenv("LAMINA_NUM_THREADS")) {
