@@ -1,6 +1,7 @@
 // Elementwise op builders: cast and broadcast the inputs, then add one primitive node.
 #include "libcore/ops/elementwise.h"
 
+#include <cmath>
 #include <memory>
 
 #include "libcore/ops/elementwise_primitives.h"
@@ -96,7 +97,8 @@ Array where(const Array& condition, const Array& a, const Array& b) {
 }
 
 Array scalar_like(double value, const Array& like) {
-  bool integral_value = value == static_cast<double>(static_cast<int64_t>(value));
+  // |value| < 2^63 first: casting inf, NaN or 1e30 to int64 is undefined behaviour.
+  bool integral_value = std::abs(value) < 0x1p63 && value == std::trunc(value);
   if (is_floating(like.dtype()) || (integral_value && like.dtype() != Dtype::bool_)) {
     return Array(value, like.dtype());
   }

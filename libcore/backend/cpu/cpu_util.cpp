@@ -1,7 +1,9 @@
 // Output buffer selection and strided, converting copies.
 #include "libcore/backend/cpu/cpu_util.h"
 
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 
 #include "kernels/cpu/strided_loop.h"
@@ -27,14 +29,40 @@ void prepare_output(Array& out, const std::vector<Array>& inputs) {
 }
 
 namespace {
+// A float to an integer type with defined results where C++ leaves them undefined: NaN
+// gives 0; signed types saturate; unsigned types take the value modulo 2^bits of its
+// int64 truncation (what x86 and numpy give for a negative float, e.g. -1.5 -> 2^32 - 1
+// as uint32), with values past 2^63 saturating.
+template <typename To>
+To float_to_integer(double v) {
+  using Limits = std::numeric_limits<To>;
+  if (std::isnan(v)) return 0;
+  if constexpr (std::is_signed_v<To>) {
+    if (v <= static_cast<double>(Limits::min())) return Limits::min();
+    if (v >= -static_cast<double>(Limits::min())) return Limits::max();  // 2^(bits-1)
+    return static_cast<To>(v);
+  } else {
+    if (v >= 0x1p64 || (sizeof(To) < 8 && v >= 0x1p63)) return Limits::max();
+    if (v >= 0x1p63) return static_cast<To>(v);  // uint64 above int64's range
+    int64_t i = v <= -0x1p63 ? std::numeric_limits<int64_t>::min() : static_cast<int64_t>(v);
+    return static_cast<To>(i);
+  }
+}
+
 template <typename To, typename From>
 To convert(From v) {
   if constexpr (std::is_same_v<To, bool>) {
     return static_cast<float>(v) != 0.0f;
   } else if constexpr (std::is_same_v<To, float16_t> || std::is_same_v<To, bfloat16_t>) {
     return To(static_cast<float>(v));
-  } else if constexpr (std::is_same_v<From, float16_t> || std::is_same_v<From, bfloat16_t>) {
-    return static_cast<To>(static_cast<float>(v));
+  } else if constexpr (std::is_integral_v<To> &&
+                       (std::is_floating_point_v<From> || std::is_same_v<From, float16_t> ||
+                        std::is_same_v<From, bfloat16_t>)) {
+    if constexpr (std::is_floating_point_v<From>) {
+      return float_to_integer<To>(static_cast<double>(v));
+    } else {
+      return float_to_integer<To>(static_cast<double>(static_cast<float>(v)));
+    }
   } else {
     return static_cast<To>(v);
   }
