@@ -79,7 +79,7 @@ int run_generate(GenerateFlags& f) {
     std::cout << tail << "\n" << std::flush;
     if (!f.quiet) print_generation_stats(result, static_cast<int64_t>(rest.size()));
   }
-  return result.finish_reason == "interrupted" ? 130 : 0;
+  return result.finish_reason == "interrupted" ? interrupted_exit_status() : 0;
 }
 
 CommandRunner setup_generate(CLI::App& app) {

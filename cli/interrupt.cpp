@@ -1,4 +1,4 @@
-// SIGINT handling for generation and training loops.
+// SIGINT/SIGTERM handling for generation and training loops.
 #include "cli/interrupt.h"
 
 #include <csignal>
@@ -6,20 +6,23 @@
 namespace lamina::cli {
 namespace {
 
-volatile std::sig_atomic_t g_interrupted = 0;
+volatile std::sig_atomic_t g_signal = 0;
 
-void on_sigint(int) {
-  g_interrupted = 1;
-  std::signal(SIGINT, SIG_DFL);
+void on_signal(int signal) {
+  g_signal = signal;
+  std::signal(signal, SIG_DFL);
 }
 
 }  // namespace
 
 void watch_interrupts() {
-  g_interrupted = 0;
-  std::signal(SIGINT, on_sigint);
+  g_signal = 0;
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
 }
 
-bool interrupted() { return g_interrupted != 0; }
+bool interrupted() { return g_signal != 0; }
+
+int interrupted_exit_status() { return 128 + (g_signal != 0 ? static_cast<int>(g_signal) : SIGINT); }
 
 }  // namespace lamina::cli

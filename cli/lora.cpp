@@ -179,7 +179,7 @@ int run_lora(LoraFlags& f, const CLI::App& app) {
       std::cerr << "Interrupted: checkpoint saved at iteration " << trainer.iteration() << " ("
                 << trainer.last_checkpoint() << "); resume with --resume-adapter-file " << trainer.last_checkpoint()
                 << "\n";
-      return 130;
+      return interrupted_exit_status();
     }
     std::cerr << "Saved final weights to " << (fs::path(f.adapter_path) / lora::kAdapterWeightsFile).string() << "\n";
   }

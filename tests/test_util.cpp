@@ -16,7 +16,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
 
 namespace lamina::test {
 
@@ -190,6 +192,16 @@ core::Array random_array(const core::Shape& shape, uint32_t seed, float lo, floa
   std::vector<float> v(static_cast<size_t>(core::shape_size(shape)));
   for (auto& x : v) x = dist(gen);
   return core::Array(v, shape);
+}
+
+std::vector<double> json_line_values(const std::string& out, const std::string& key) {
+  std::vector<double> values;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    auto j = nlohmann::json::parse(line);
+    if (j.contains(key)) values.push_back(j[key].get<double>());
+  }
+  return values;
 }
 
 }  // namespace lamina::test

@@ -70,6 +70,9 @@ class LaminaProcess {
 
 // Single-quotes `s` for the shell.
 std::string shell_quote(const std::string& s);
+// The numbers under `key` in the JSON objects of `out`, one object per line (e.g. every
+// "train_loss" of `lamina lora --json`), in order.
+std::vector<double> json_line_values(const std::string& out, const std::string& key);
 // The whole content of a file ("" when missing).
 std::string read_text_file(const std::string& path);
 

@@ -421,7 +421,9 @@ SafetensorsData load_indexed(const fs::path& dir, const fs::path& index_path) {
       throw Error(index_name + ": weight_map entry '" + name + "' is not a string");
     auto shard = file.get<std::string>();
     // Shards live beside the index; a path would let a checkpoint read arbitrary files.
-    if (shard.empty() || shard.find('/') != std::string::npos || shard == "." || shard == "..") {
+    // 255 bytes: NAME_MAX of Linux file systems (a longer name cannot exist).
+    if (shard.empty() || shard.size() > 255 || shard.find_first_of(std::string("/\0", 2)) != std::string::npos ||
+        shard == "." || shard == "..") {
       throw Error(index_name + ": weight_map entry '" + name + "' names '" + shard +
                   "', which is not a file name in the model directory");
     }
@@ -430,7 +432,8 @@ SafetensorsData load_indexed(const fs::path& dir, const fs::path& index_path) {
   ShardMerger merger(dir.string());
   for (const auto& [shard, names] : shards) {
     fs::path shard_path = dir / shard;
-    if (!fs::exists(shard_path)) {
+    std::error_code ec;
+    if (!fs::exists(shard_path, ec)) {
       throw Error(index_name + ": shard '" + shard + "' (holding tensor '" + names.front() +
                   "') does not exist");
     }

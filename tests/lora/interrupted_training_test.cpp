@@ -1,5 +1,5 @@
-// Interrupted `lamina lora` runs: Ctrl-C (SIGINT) saves a checkpoint and exits with status
-// 130, kill -9 loses at most one --save-every interval, and resuming from what either left
+// Interrupted `lamina lora` runs: Ctrl-C (SIGINT) or SIGTERM saves a checkpoint and exits
+// with status 130 / 143, kill -9 loses at most one --save-every interval, and resuming from what either left
 // (--resume-adapter-file, with the training state beside it) reports the per-step losses
 // of an uninterrupted run and ends with the same adapters.
 #include <gtest/gtest.h>
@@ -22,17 +22,6 @@ namespace fs = std::filesystem;
 
 const int kIters = 12;
 const int kSaveEvery = 3;
-
-// Every train_loss of a run's --json lines, in order.
-std::vector<double> train_losses(const std::string& out) {
-  std::vector<double> losses;
-  std::istringstream lines(out);
-  for (std::string line; std::getline(lines, line);) {
-    auto j = nlohmann::json::parse(line);
-    if (j.contains("train_loss")) losses.push_back(j["train_loss"].get<double>());
-  }
-  return losses;
-}
 
 // Losses[i] is iteration first + i; expects the reference's within 1e-6 relative.
 void expect_losses(const std::vector<double>& losses, const std::vector<double>& reference, int first) {
@@ -76,7 +65,7 @@ class InterruptedTraining : public ::testing::Test {
     std::ofstream(*root_ + "/settings.yaml") << "lora_parameters:\n  rank: 4\n  scale: 10.0\n  dropout: 0.1\n";
     LaminaProcess full(args(*root_ + "/full"));
     ASSERT_EQ(full.wait(), 0) << full.err();
-    reference_ = new std::vector<double>(train_losses(full.out()));
+    reference_ = new std::vector<double>(test::json_line_values(full.out(), "train_loss"));
     ASSERT_EQ(reference_->size(), static_cast<size_t>(kIters));
   }
   static void TearDownTestSuite() {
@@ -118,12 +107,14 @@ class InterruptedTraining : public ::testing::Test {
     LaminaProcess p(args(resumed, checkpoint_file(adapters, iteration)));
     ASSERT_EQ(p.wait(), 0) << p.err();
     EXPECT_NE(p.err().find("Resuming at iteration " + std::to_string(iteration + 1)), std::string::npos) << p.err();
-    auto losses = train_losses(p.out());
+    auto losses = test::json_line_values(p.out(), "train_loss");
     EXPECT_EQ(losses.size(), static_cast<size_t>(kIters - iteration));
     expect_losses(losses, *reference_, iteration + 1);
     EXPECT_EQ(read_text_file(resumed + "/adapters.safetensors"), read_text_file(*root_ + "/full/adapters.safetensors"))
         << "the resumed run ends with other adapters";
   }
+
+  static void expect_signal_saves_and_resumes(int signal, const std::string& name);
 
   static std::string* root_;
   static std::vector<double>* reference_;
@@ -132,13 +123,14 @@ class InterruptedTraining : public ::testing::Test {
 std::string* InterruptedTraining::root_ = nullptr;
 std::vector<double>* InterruptedTraining::reference_ = nullptr;
 
-TEST_F(InterruptedTraining, SigintSavesACheckpointExits130AndResumesExactly) {
-  const std::string adapters = *root_ + "/sigint";
+// Ctrl-C, or SIGTERM (what `timeout`, systemd and `docker stop` send), after the 4th report.
+void InterruptedTraining::expect_signal_saves_and_resumes(int signal, const std::string& name) {
+  const std::string adapters = *root_ + "/" + name;
   auto p = start_until(adapters, 4);  // not a save iteration, mid accumulation cycle soon
-  p->send_signal(SIGINT);
-  ASSERT_EQ(p->wait(), 130) << p->err();
+  p->send_signal(signal);
+  ASSERT_EQ(p->wait(), 128 + signal) << p->err();
   // The step under way finishes, is reported and saved.
-  auto losses = train_losses(p->out());
+  auto losses = test::json_line_values(p->out(), "train_loss");
   const int stopped_at = static_cast<int>(losses.size());
   ASSERT_GE(stopped_at, 4);
   ASSERT_LT(stopped_at, kIters);
@@ -151,6 +143,14 @@ TEST_F(InterruptedTraining, SigintSavesACheckpointExits130AndResumesExactly) {
     EXPECT_FALSE(io::is_temporary_name(e.path().filename().string())) << e.path();
   }
   expect_exact_resume(adapters, stopped_at);
+}
+
+TEST_F(InterruptedTraining, SigintSavesACheckpointExits130AndResumesExactly) {
+  expect_signal_saves_and_resumes(SIGINT, "sigint");
+}
+
+TEST_F(InterruptedTraining, SigtermSavesACheckpointExits143AndResumesExactly) {
+  expect_signal_saves_and_resumes(SIGTERM, "sigterm");
 }
 
 TEST_F(InterruptedTraining, SigkillLosesAtMostOneSaveIntervalAndResumesExactly) {

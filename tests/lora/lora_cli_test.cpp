@@ -31,16 +31,6 @@ std::string train_args(const std::string& data, const std::string& adapters, con
          " --steps-per-eval 100 --val-batches 1 --threads 2 --json " + extra;
 }
 
-std::vector<double> train_losses(const std::string& out) {
-  std::vector<double> losses;
-  std::istringstream lines(out);
-  for (std::string line; std::getline(lines, line);) {
-    auto j = nlohmann::json::parse(line);
-    if (j.contains("train_loss")) losses.push_back(j["train_loss"].get<double>());
-  }
-  return losses;
-}
-
 TEST(LoraCli, ResumedRunContinuesExactly) {
   std::string dir = temp_dir("lora_cli_resume");
   std::string data = make_data(dir + "/data");
@@ -55,7 +45,7 @@ TEST(LoraCli, ResumedRunContinuesExactly) {
   }
   auto full = run_lamina(train_args(data, dir + "/full", opts), dir);
   ASSERT_EQ(full.exit_code, 0) << full.err;
-  auto all = train_losses(full.out);
+  auto all = test::json_line_values(full.out, "train_loss");
   ASSERT_EQ(all.size(), 8u);
   EXPECT_TRUE(fs::exists(dir + "/full/0000003_adapters.safetensors"));
   EXPECT_TRUE(fs::exists(dir + "/full/0000003_training_state.zst"));
@@ -68,7 +58,7 @@ TEST(LoraCli, ResumedRunContinuesExactly) {
                             dir);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_NE(resumed.err.find("Resuming at iteration 4"), std::string::npos) << resumed.err;
-  auto rest = train_losses(resumed.out);
+  auto rest = test::json_line_values(resumed.out, "train_loss");
   ASSERT_EQ(rest.size(), 5u);
   for (size_t i = 0; i < rest.size(); ++i) EXPECT_DOUBLE_EQ(rest[i], all[i + 3]) << "iteration " << i + 4;
   EXPECT_EQ(read_text_file(dir + "/full/adapters.safetensors"), read_text_file(dir + "/resumed/adapters.safetensors"));
