@@ -141,33 +141,26 @@ class CrashSafety : public ::testing::Test {
             "--steps-per-report", "1", "--steps-per-eval", "1000", "--num-layers", "-1", "--threads", "2"};
   }
 
-  static Command convert() {
-    return {"convert",
-            [](const std::string& out, bool force) {
-              std::vector<std::string> a{"convert", "--hf-path", base_model(), "--mlx-path", out, "--dtype", "float32"};
+  // A command that writes a model directory: `args` then the output flag and OUT, plus
+  // --force when asked.
+  static Command model_command(const char* name, std::vector<std::string> args, const char* out_flag) {
+    return {name,
+            [args, out_flag](const std::string& out, bool force) {
+              std::vector<std::string> a = args;
+              a.insert(a.end(), {out_flag, out});
               if (force) a.push_back("--force");
               return a;
             },
             expect_model_complete};
+  }
+  static Command convert() {
+    return model_command("convert", {"convert", "--hf-path", base_model(), "--dtype", "float32"}, "--mlx-path");
   }
   static Command quantize() {
-    return {"quantize",
-            [](const std::string& out, bool force) {
-              std::vector<std::string> a{"quantize", "--model", base_model(), "--out", out, "--q-bits", "4"};
-              if (force) a.push_back("--force");
-              return a;
-            },
-            expect_model_complete};
+    return model_command("quantize", {"quantize", "--model", base_model(), "--q-bits", "4"}, "--out");
   }
   static Command fuse() {
-    return {"fuse",
-            [](const std::string& out, bool force) {
-              std::vector<std::string> a{"fuse", "--model", lora_model(), "--adapter-path", fuse_adapters(),
-                                         "--save-path", out};
-              if (force) a.push_back("--force");
-              return a;
-            },
-            expect_model_complete};
+    return model_command("fuse", {"fuse", "--model", lora_model(), "--adapter-path", fuse_adapters()}, "--save-path");
   }
   static Command lora() {
     return {"lora", [](const std::string& out, bool) { return lora_args(out, 12, 2); }, expect_adapters_complete,
