@@ -1,4 +1,4 @@
-// SIGINT/SIGTERM handling for generation and training loops.
+// SIGINT/SIGTERM/SIGPIPE handling for generation and training loops.
 #include "cli/interrupt.h"
 
 #include <csignal>
@@ -9,8 +9,8 @@ namespace {
 volatile std::sig_atomic_t g_signal = 0;
 
 void on_signal(int signal) {
-  g_signal = signal;
-  std::signal(signal, SIG_DFL);
+  if (g_signal == 0) g_signal = signal;
+  std::signal(signal, signal == SIGPIPE ? SIG_IGN : SIG_DFL);
 }
 
 }  // namespace
@@ -19,6 +19,7 @@ void watch_interrupts() {
   g_signal = 0;
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
+  std::signal(SIGPIPE, on_signal);
 }
 
 bool interrupted() { return g_signal != 0; }

@@ -1,4 +1,5 @@
 // `lamina lora`: LoRA / DoRA / full fine-tuning on jsonl data (mlx_lm.lora).
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -8,6 +9,7 @@
 #include "cli/command.h"
 #include "cli/interrupt.h"
 #include "cli/lora_flags.h"
+#include "cli/progress_bar.h"
 #include "cli/model_session.h"
 #include "libcore/error.h"
 #include "lora/adapters.h"
@@ -86,6 +88,7 @@ int run_lora(LoraFlags& f, const CLI::App& app) {
   mf.device = f.device;
   mf.threads = f.threads;
   mf.dtype = f.dtype;
+  mf.quantized_activations = "float32";  // training keeps exact products (QLoRA)
   std::cerr << "Loading pretrained model " << f.model << "\n";
   ModelSession session = open_model(mf);
   models::Model& model = *session.loaded.model;
@@ -141,8 +144,32 @@ int run_lora(LoraFlags& f, const CLI::App& app) {
     if (fs::exists(data_file("valid.jsonl"))) valid = lora::load_jsonl(data_file("valid.jsonl"), encoder);
     std::cerr << "Training: " << train.size() << " examples, " << valid.size() << " validation examples\n";
 
+    // On a terminal: a bar with the iteration, the loss averaged since the last report,
+    // training tokens/s and the time left; cleared before every logged line.
+    ProgressBar bar("training");
+    const auto started = std::chrono::steady_clock::now();
+    const int64_t first_iteration = trainer.iteration();
+    double bar_loss = 0;
+    int64_t bar_steps = 0, bar_tokens = 0;
     lora::TrainCallbacks cb;
+    cb.on_step = [&](int64_t it, double loss, int64_t tokens) {
+      bar_loss += loss;
+      bar_steps += 1;
+      bar_tokens += tokens;
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() + 1e-9;
+      const double per_step = seconds / static_cast<double>(it - first_iteration);
+      const auto left = static_cast<long long>(per_step * static_cast<double>(o.iters - it));
+      char status[128];
+      std::snprintf(status, sizeof(status), "loss %.3f, %.0f tok/s, %lld:%02lld left",
+                    bar_loss / static_cast<double>(bar_steps), static_cast<double>(bar_tokens) / seconds,
+                    left / 60, left % 60);
+      bar.update_steps(it, o.iters, status);
+    };
     cb.on_report = [&](const lora::TrainReport& r) {
+      bar.clear();
+      bar_loss = 0;
+      bar_steps = 0;
       char line[512];
       std::snprintf(line, sizeof(line),
                     "Iter %lld: Train loss %.3f, Learning Rate %.3e, It/sec %.3f, Tokens/sec %.3f, Trained Tokens "
@@ -159,6 +186,7 @@ int run_lora(LoraFlags& f, const CLI::App& app) {
       }
     };
     cb.on_eval = [&](const lora::EvalReport& r) {
+      bar.clear();
       char line[256];
       std::snprintf(line, sizeof(line), "Iter %lld: Val loss %.3f, Val took %.3fs\n", static_cast<long long>(r.iteration),
                     r.val_loss, r.seconds);
@@ -169,12 +197,17 @@ int run_lora(LoraFlags& f, const CLI::App& app) {
       }
     };
     cb.on_save = [&](int64_t it, const std::string& file) {
+      bar.clear();
       std::cerr << "Iter " << it << ": Saved adapter weights to " << file << "\n";
     };
-    cb.on_warning = [](const std::string& m) { std::cerr << "lamina: warning: " << m << "\n"; };
+    cb.on_warning = [&](const std::string& m) {
+      bar.clear();
+      std::cerr << "lamina: warning: " << m << "\n";
+    };
     cb.should_stop = [] { return interrupted(); };
     watch_interrupts();
     bool completed = trainer.train(train, valid, cb);
+    bar.clear();
     if (!completed) {
       std::cerr << "Interrupted: checkpoint saved at iteration " << trainer.iteration() << " ("
                 << trainer.last_checkpoint() << "); resume with --resume-adapter-file " << trainer.last_checkpoint()

@@ -265,6 +265,7 @@ bool Trainer::train(const std::vector<Example>& train_data, const std::vector<Ex
       window_steps_ = window_tokens_ = 0;
       window_start = Clock::now();
     }
+    if (callbacks.on_step) callbacks.on_step(it, loss, batch.counted_tokens);
     if (it % options_.save_every == 0) save_checkpoint(true, batches, callbacks);
     if (callbacks.should_stop && callbacks.should_stop() && it < options_.iters) {
       if (it % options_.save_every != 0) save_checkpoint(true, batches, callbacks);

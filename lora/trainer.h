@@ -54,6 +54,8 @@ struct TrainCallbacks {
   std::function<void(const EvalReport&)> on_eval;
   std::function<void(int64_t iteration, const std::string& adapter_file)> on_save;
   std::function<void(const std::string& message)> on_warning;
+  // After every iteration: its number, loss and the tokens it trained on.
+  std::function<void(int64_t iteration, double loss, int64_t tokens)> on_step;
   // Asked after every iteration; true saves a checkpoint and stops.
   std::function<bool()> should_stop;
 };

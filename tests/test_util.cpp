@@ -152,6 +152,11 @@ void LaminaProcess::send_signal(int signal_number) {
   if (pid_ > 0 && exit_code_ < 0) ::kill(pid_, signal_number);
 }
 
+void LaminaProcess::close_stdout() {
+  if (out_fd_ >= 0) ::close(out_fd_);
+  out_fd_ = -1;
+}
+
 int LaminaProcess::wait() {
   if (exit_code_ >= 0) return exit_code_;
   while (pump(-1)) {

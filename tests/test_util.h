@@ -50,6 +50,9 @@ class LaminaProcess {
   // came within `timeout_seconds`.
   bool read_line(std::string& line, double timeout_seconds = 120);
   void send_signal(int signal_number);
+  // Closes the read end of the child's stdout, as `| head` does when it has had enough:
+  // the child's next write to stdout raises SIGPIPE.
+  void close_stdout();
   // Reads stdout and stderr to their end and waits for the child: its exit code, or 128 +
   // the signal's number when a signal ended it (the shell's convention).
   int wait();

@@ -1,7 +1,8 @@
-// Interrupted `lamina lora` runs: Ctrl-C (SIGINT) or SIGTERM saves a checkpoint and exits
-// with status 130 / 143, kill -9 loses at most one --save-every interval, and resuming from what either left
-// (--resume-adapter-file, with the training state beside it) reports the per-step losses
-// of an uninterrupted run and ends with the same adapters.
+// Interrupted `lamina lora` runs: Ctrl-C (SIGINT), SIGTERM or a closed stdout (SIGPIPE)
+// saves a checkpoint and exits with status 130 / 143 / 141, kill -9 loses at most one
+// --save-every interval, and resuming from what either left (--resume-adapter-file, with
+// the training state beside it) reports the per-step losses of an uninterrupted run and
+// ends with the same adapters.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -151,6 +152,22 @@ TEST_F(InterruptedTraining, SigintSavesACheckpointExits130AndResumesExactly) {
 
 TEST_F(InterruptedTraining, SigtermSavesACheckpointExits143AndResumesExactly) {
   expect_signal_saves_and_resumes(SIGTERM, "sigterm");
+}
+
+// `lamina lora --json | head -n 4`: the reader goes away, the next report line raises
+// SIGPIPE, and the run saves a checkpoint as for Ctrl-C and exits with 141.
+TEST_F(InterruptedTraining, ClosedStdoutSavesACheckpointExits141AndResumesExactly) {
+  const std::string adapters = *root_ + "/sigpipe";
+  auto p = start_until(adapters, 4);
+  p->close_stdout();
+  ASSERT_EQ(p->wait(), 128 + SIGPIPE) << p->err();
+  const int stopped_at = latest_checkpoint(adapters);
+  ASSERT_GE(stopped_at, 5) << p->err();  // the write that failed reported iteration 5
+  ASSERT_LT(stopped_at, kIters);
+  EXPECT_NE(p->err().find("Interrupted: checkpoint saved at iteration " + std::to_string(stopped_at)), std::string::npos)
+      << p->err();
+  EXPECT_TRUE(fs::exists(lora::training_state_path(checkpoint_file(adapters, stopped_at))));
+  expect_exact_resume(adapters, stopped_at);
 }
 
 TEST_F(InterruptedTraining, SigkillLosesAtMostOneSaveIntervalAndResumesExactly) {

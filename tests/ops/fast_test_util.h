@@ -1,5 +1,5 @@
-// Helpers for the fused-op tests: a central finite-difference check of vjps and small
-// conversions. Header-only so that each fast_*_test binary can include it.
+// Helpers for the op tests: central finite-difference checks of vjps and small
+// conversions. Header-only so that each test binary can include it.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -55,6 +55,14 @@ inline void expect_vjp_matches_finite_differences(
       EXPECT_NEAR(analytic[e], numeric, atol + rtol * std::abs(numeric)) << "at element " << e;
     }
   }
+}
+
+// The gradient of sum(f(x) * w) for a random w against central differences at x0 (step
+// 1e-3; |analytic - numeric| <= tol * (1 + |numeric|)).
+inline void expect_grad_matches_finite_differences(const std::function<core::Array(const core::Array&)>& f,
+                                                   const core::Array& x0, double tol = 2e-3) {
+  expect_vjp_matches_finite_differences([&](const std::vector<core::Array>& p) { return f(p[0]); }, {x0}, {0},
+                                        1e-3f, tol, tol);
 }
 
 // Returns a's elements (any dtype) as float, row-major.

@@ -9,10 +9,12 @@
 
 #include "libcore/backend/cpu/thread_pool.h"
 #include "libcore/ops/ops.h"
+#include "tests/ops/fast_test_util.h"
 #include "tests/test_util.h"
 
 using namespace lamina::core;
 using lamina::test::expect_close;
+using lamina::test::expect_grad_matches_finite_differences;
 
 namespace {
 
@@ -21,25 +23,6 @@ const Dtype kAllDtypes[] = {Dtype::bool_,  Dtype::uint8,   Dtype::uint16,   Dtyp
                             Dtype::int64,  Dtype::float16, Dtype::bfloat16, Dtype::float32};
 const Dtype kIndexDtypes[] = {Dtype::uint8, Dtype::uint16, Dtype::uint32, Dtype::uint64,
                               Dtype::int8,  Dtype::int16,  Dtype::int32,  Dtype::int64};
-
-// Checks the gradient of sum(f(x) * w) (w fixed random weights) against central differences.
-void check_grad(const std::function<Array(const Array&)>& f, const Array& x0, double tol = 2e-3,
-                double eps = 1e-3) {
-  Array w = lamina::test::random_array(f(x0).shape(), 1234);
-  auto loss = [&](const std::vector<Array>& xs) { return sum(f(xs[0]) * w); };
-  auto g = grad(loss, {x0})[0].to_vector<double>();
-  auto base = x0.to_vector<float>();
-  ASSERT_EQ(g.size(), base.size());
-  for (size_t i = 0; i < base.size(); ++i) {
-    auto plus = base, minus = base;
-    plus[i] += static_cast<float>(eps);
-    minus[i] -= static_cast<float>(eps);
-    double numeric = (loss({Array(plus, x0.shape())}).item<double>() -
-                      loss({Array(minus, x0.shape())}).item<double>()) /
-                     (2 * eps);
-    EXPECT_NEAR(g[i], numeric, tol * (1 + std::abs(numeric))) << "element " << i;
-  }
-}
 
 // Runs `fn` and returns the message of the lamina::Error it throws ("" if none).
 std::string error_of(const std::function<void()>& fn) {
@@ -244,28 +227,29 @@ TEST(Indexing, Vjps) {
   Array x = lamina::test::random_array({3, 4}, 21);
   Array y = lamina::test::random_array({2, 4}, 22);
   Array idx = ints({2, 0, 2, -1}, {2, 2});  // repeats: gradients must add up
-  check_grad([&](const Array& v) { return concatenate({v, y, v * 2.0}, 0); }, x);
-  check_grad([&](const Array& v) { return stack({v, y}, 1); }, y);
-  check_grad([&](const Array& v) { return pad(v, {{1, 2}, {0, 1}}, 3.0); }, x);
-  check_grad([&](const Array& v) { return take(v, idx, 0); }, x);
-  check_grad([&](const Array& v) { return take(v, idx, 1); }, x);
-  check_grad([&](const Array& v) { return take(transpose(v), idx, 1); }, x);
+  expect_grad_matches_finite_differences([&](const Array& v) { return concatenate({v, y, v * 2.0}, 0); }, x);
+  expect_grad_matches_finite_differences([&](const Array& v) { return stack({v, y}, 1); }, y);
+  expect_grad_matches_finite_differences([&](const Array& v) { return pad(v, {{1, 2}, {0, 1}}, 3.0); }, x);
+  expect_grad_matches_finite_differences([&](const Array& v) { return take(v, idx, 0); }, x);
+  expect_grad_matches_finite_differences([&](const Array& v) { return take(v, idx, 1); }, x);
+  expect_grad_matches_finite_differences([&](const Array& v) { return take(transpose(v), idx, 1); }, x);
   Array along = ints({3, 3, 0, 1, 2, 2}, {3, 2});
-  check_grad([&](const Array& v) { return take_along_axis(v, along, 1); }, x);
-  check_grad([&](const Array& v) { return tril(v, 1) + triu(v * v, 2); }, x);
+  expect_grad_matches_finite_differences([&](const Array& v) { return take_along_axis(v, along, 1); }, x);
+  expect_grad_matches_finite_differences([&](const Array& v) { return tril(v, 1) + triu(v * v, 2); }, x);
 
   // Scatters: gradients with respect to the destination and the updates.
   Array rows = ints({1, 0, 1}, {3});  // row 1 twice: only the last assignment survives
   Array u = lamina::test::random_array({3, 4}, 23);
-  check_grad([&](const Array& v) { return scatter(v, rows, u, 0); }, x);
-  check_grad([&](const Array& v) { return scatter(x, rows, v, 0); }, u);
-  check_grad([&](const Array& v) { return scatter_add(v, rows, u, 0); }, x);
-  check_grad([&](const Array& v) { return scatter_add(x, rows, v, 0); }, u);
-  check_grad([&](const Array& v) { return scatter(x, rows, v, 0); }, lamina::test::random_array({4}, 24));
+  expect_grad_matches_finite_differences([&](const Array& v) { return scatter(v, rows, u, 0); }, x);
+  expect_grad_matches_finite_differences([&](const Array& v) { return scatter(x, rows, v, 0); }, u);
+  expect_grad_matches_finite_differences([&](const Array& v) { return scatter_add(v, rows, u, 0); }, x);
+  expect_grad_matches_finite_differences([&](const Array& v) { return scatter_add(x, rows, v, 0); }, u);
+  expect_grad_matches_finite_differences([&](const Array& v) { return scatter(x, rows, v, 0); },
+                                         lamina::test::random_array({4}, 24));
   Array put = ints({0, 0, 3, 1, 1, 1}, {3, 2});
   Array vals = lamina::test::random_array({3, 2}, 25);
-  check_grad([&](const Array& v) { return put_along_axis(v, put, vals, 1); }, x);
-  check_grad([&](const Array& v) { return put_along_axis(x, put, v, 1); }, vals);
-  check_grad([&](const Array& v) { return scatter_add_along_axis(v, put, vals, 1); }, x);
-  check_grad([&](const Array& v) { return scatter_add_along_axis(x, put, v, 1); }, vals);
+  expect_grad_matches_finite_differences([&](const Array& v) { return put_along_axis(v, put, vals, 1); }, x);
+  expect_grad_matches_finite_differences([&](const Array& v) { return put_along_axis(x, put, v, 1); }, vals);
+  expect_grad_matches_finite_differences([&](const Array& v) { return scatter_add_along_axis(v, put, vals, 1); }, x);
+  expect_grad_matches_finite_differences([&](const Array& v) { return scatter_add_along_axis(x, put, v, 1); }, vals);
 }

@@ -11,35 +11,18 @@
 
 #include "libcore/backend/cpu/thread_pool.h"
 #include "libcore/ops/ops.h"
+#include "tests/ops/fast_test_util.h"
 #include "tests/test_util.h"
 
 using namespace lamina::core;
 using lamina::test::expect_close;
+using lamina::test::expect_grad_matches_finite_differences;
 
 namespace {
 
 const Dtype kAllDtypes[] = {Dtype::bool_,  Dtype::uint8,   Dtype::uint16,   Dtype::uint32,
                             Dtype::uint64, Dtype::int8,    Dtype::int16,    Dtype::int32,
                             Dtype::int64,  Dtype::float16, Dtype::bfloat16, Dtype::float32};
-
-// Checks the gradient of sum(f(x) * w) (w fixed random weights) against central differences.
-void check_grad(const std::function<Array(const Array&)>& f, const Array& x0, double tol = 2e-3,
-                double eps = 1e-3) {
-  Array w = lamina::test::random_array(f(x0).shape(), 4321);
-  auto loss = [&](const std::vector<Array>& xs) { return sum(f(xs[0]) * w); };
-  auto g = grad(loss, {x0})[0].to_vector<double>();
-  auto base = x0.to_vector<float>();
-  ASSERT_EQ(g.size(), base.size());
-  for (size_t i = 0; i < base.size(); ++i) {
-    auto plus = base, minus = base;
-    plus[i] += static_cast<float>(eps);
-    minus[i] -= static_cast<float>(eps);
-    double numeric = (loss({Array(plus, x0.shape())}).item<double>() -
-                      loss({Array(minus, x0.shape())}).item<double>()) /
-                     (2 * eps);
-    EXPECT_NEAR(g[i], numeric, tol * (1 + std::abs(numeric))) << "element " << i;
-  }
-}
 
 bool throws_error(const std::function<void()>& fn) {
   try {
@@ -179,16 +162,16 @@ TEST(Sort, IndependentOfThreadCount) {
 
 TEST(Sort, Vjps) {
   Array x = lamina::test::random_array({3, 5}, 31);
-  check_grad([](const Array& v) { return sort(v); }, x);
-  check_grad([](const Array& v) { return sort(v, 0); }, x);
-  check_grad([](const Array& v) { return topk(v, 2); }, x);
-  check_grad([](const Array& v) { return topk(transpose(v), 3); }, x);
+  expect_grad_matches_finite_differences([](const Array& v) { return sort(v); }, x);
+  expect_grad_matches_finite_differences([](const Array& v) { return sort(v, 0); }, x);
+  expect_grad_matches_finite_differences([](const Array& v) { return topk(v, 2); }, x);
+  expect_grad_matches_finite_differences([](const Array& v) { return topk(transpose(v), 3); }, x);
   for (bool reverse : {false, true}) {
     for (bool inclusive : {false, true}) {
-      check_grad([=](const Array& v) { return cumsum(v, 1, reverse, inclusive); }, x);
-      check_grad([=](const Array& v) { return cumsum(v, 0, reverse, inclusive); }, x);
+      expect_grad_matches_finite_differences([=](const Array& v) { return cumsum(v, 1, reverse, inclusive); }, x);
+      expect_grad_matches_finite_differences([=](const Array& v) { return cumsum(v, 0, reverse, inclusive); }, x);
     }
   }
   // Index outputs carry no gradient, but gradients still flow through the values they pick.
-  check_grad([](const Array& v) { return take_along_axis(v, argsort(v), 1) * 2.0; }, x);
+  expect_grad_matches_finite_differences([](const Array& v) { return take_along_axis(v, argsort(v), 1) * 2.0; }, x);
 }
