@@ -114,7 +114,7 @@ void expect_bounded_refusal(const Measured& m, const std::vector<std::string>& n
   std::cout << "[ bounds   ] " << what << ": " << m.seconds << " s, " << m.max_rss_kb / 1024 << " MB\n";
 }
 
-std::string zoo_model() { return std::string(LAMINA_SOURCE_DIR) + "/tests/data/zoo/valid"; }
+std::string zoo_model() { return LAMINA_SOURCE_DIR "/tests/data/zoo/valid"; }
 
 // A copy of the zoo's valid model (its regular files) at `to`.
 std::string copy_model(const std::string& to) {
