@@ -41,6 +41,7 @@ struct Options {
   bool markdown = false;  // one table row (scripts/bench_e2e.sh collects them)
   bool read_bandwidth = false;  // only measure the machine's read bandwidth, then exit
   double bandwidth_gbs = 0;     // read bandwidth measured before (for the bound column)
+  std::string quantized_activations;  // float32 | int8; empty: as the CLI (int8 where supported)
 };
 
 using u64x4 = uint64_t __attribute__((vector_size(32)));
@@ -150,7 +151,8 @@ RunResult run_once(models::Model& model, const std::vector<int32_t>& prompt, int
 int usage(const char* argv0) {
   std::cerr << "usage: " << argv0
             << " --model DIR [--threads N] [--prompt-tokens 512] [--gen-tokens 128] [--runs 1]"
-               " [--warmup-tokens 8] [--seed 0] [--bandwidth GB/s] [--json | --markdown]\n"
+               " [--warmup-tokens 8] [--seed 0] [--bandwidth GB/s] [--quantized-activations float32|int8]"
+               " [--json | --markdown]\n"
                "       "
             << argv0 << " --read-bandwidth [--threads N]\n";
   return 2;
@@ -180,6 +182,7 @@ int main(int argc, char** argv) {
     else if (flag == "--warmup-tokens") o.warmup_tokens = std::atoi(value.c_str());
     else if (flag == "--seed") o.seed = std::strtoull(value.c_str(), nullptr, 10);
     else if (flag == "--bandwidth") o.bandwidth_gbs = std::atof(value.c_str());
+    else if (flag == "--quantized-activations") o.quantized_activations = value;
     else return usage(argv[0]);
   }
   if (o.read_bandwidth) {
@@ -193,7 +196,11 @@ int main(int argc, char** argv) {
     if (o.threads > 0) core::cpu::set_num_threads(o.threads);
     const uint64_t rss_start = current_rss_bytes();
     const auto load_start = std::chrono::steady_clock::now();
-    models::LoadedModel loaded = models::load_model(o.model);
+    models::LoadOptions load;
+    load.quantized_activations = o.quantized_activations.empty()
+                                     ? core::preferred_quantized_activations()
+                                     : core::parse_quantized_activations(o.quantized_activations);
+    models::LoadedModel loaded = models::load_model(o.model, load);
     const double load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
     models::Model& model = *loaded.model;
@@ -220,6 +227,7 @@ int main(int argc, char** argv) {
     j["model"] = o.model;
     j["model_type"] = args.model_type;
     j["dtype"] = dtype;
+    j["quantized_activations"] = core::quantized_activations_name(load.quantized_activations);
     j["threads"] = core::cpu::num_threads();
     j["prompt_tokens"] = o.prompt_tokens;
     j["generation_tokens"] = o.gen_tokens;
@@ -254,9 +262,10 @@ int main(int argc, char** argv) {
                   bound_tps > 0 ? 100.0 * best.generation_tps / bound_tps : 0.0, peak / 1e6,
                   static_cast<double>(peak) / budget, runs.back().cpu_share);
     } else {
-      std::printf("%s %s threads=%d: prefill %.1f tok/s (%d tokens), generation %.2f tok/s (%d tokens),"
+      std::printf("%s %s %s-activations threads=%d: prefill %.1f tok/s (%d tokens), generation %.2f tok/s (%d tokens),"
                   " peak RSS %.0f MB = %.3f x (weights %.0f MB + KV %.1f MB), load %.2f s, cpu share %.2f\n",
-                  args.model_type.c_str(), dtype.c_str(), core::cpu::num_threads(), best.prompt_tps,
+                  args.model_type.c_str(), dtype.c_str(),
+                  core::quantized_activations_name(load.quantized_activations), core::cpu::num_threads(), best.prompt_tps,
                   o.prompt_tokens, best.generation_tps, o.gen_tokens, peak / 1e6,
                   static_cast<double>(peak) / budget, weights / 1e6, best.kv_bytes / 1e6,
                   load_seconds, runs.back().cpu_share);

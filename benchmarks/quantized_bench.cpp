@@ -1,7 +1,9 @@
 // Quantized kernels' speed: decode products (one input row; GB/s of packed weight + scales
 // + biases read, the figure to compare with memory bandwidth), prefill products (128 rows;
 // GFLOP/s) and quantizing (GB/s of float16 input), on TinyLlama's MLP shape [5632, 2048].
-// The thread count is the benchmark argument.
+// Decode and prefill run with float32 and int8 activations (the last argument: 0 float32,
+// 1 int8) in the same run, so that their ratio holds on a noisy machine. The thread count
+// is the third argument.
 //   ./quantized_bench --benchmark_min_time=0.5
 #include <benchmark/benchmark.h>
 
@@ -42,14 +44,21 @@ Weights quantized_weights(int bits, int group) {
   return {q, q.weight.nbytes() + q.scales.nbytes() + q.biases.nbytes()};
 }
 
-// Args: bits, group size, threads.
+QuantizedActivations activations_arg(benchmark::State& state) {
+  const auto a = state.range(3) ? QuantizedActivations::int8 : QuantizedActivations::float32;
+  state.SetLabel(quantized_activations_name(a));
+  return a;
+}
+
+// Args: bits, group size, threads, int8 activations.
 void BM_QuantizedDecode(benchmark::State& state) {
   const int bits = static_cast<int>(state.range(0)), group = static_cast<int>(state.range(1));
   cpu::set_num_threads(static_cast<int>(state.range(2)));
+  const QuantizedActivations activations = activations_arg(state);
   Weights w = quantized_weights(bits, group);
   Array x = random_matrix({1, kCols}, Dtype::float16);
   for (auto _ : state) {
-    Array y = quantized_matmul(x, w.q.weight, w.q.scales, w.q.biases, true, group, bits);
+    Array y = quantized_matmul(x, w.q.weight, w.q.scales, w.q.biases, true, group, bits, activations);
     y.eval();
     benchmark::DoNotOptimize(y.raw_data());
   }
@@ -57,14 +66,15 @@ void BM_QuantizedDecode(benchmark::State& state) {
                                               benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// Args: bits, group size, threads.
+// Args: bits, group size, threads, int8 activations.
 void BM_QuantizedPrefill(benchmark::State& state) {
   const int bits = static_cast<int>(state.range(0)), group = static_cast<int>(state.range(1));
   cpu::set_num_threads(static_cast<int>(state.range(2)));
+  const QuantizedActivations activations = activations_arg(state);
   Weights w = quantized_weights(bits, group);
   Array x = random_matrix({128, kCols}, Dtype::float16);
   for (auto _ : state) {
-    Array y = quantized_matmul(x, w.q.weight, w.q.scales, w.q.biases, true, group, bits);
+    Array y = quantized_matmul(x, w.q.weight, w.q.scales, w.q.biases, true, group, bits, activations);
     y.eval();
     benchmark::DoNotOptimize(y.raw_data());
   }
@@ -88,14 +98,21 @@ void BM_Quantize(benchmark::State& state) {
 void Args(benchmark::internal::Benchmark* b) {
   for (int threads : {1, 2}) {
     for (auto [bits, group] : {std::pair{4, 64}, {4, 32}, {8, 64}, {8, 32}, {2, 64}, {3, 64}, {5, 64}, {6, 64}}) {
-      b->Args({bits, group, threads});
+      for (int int8 : {0, 1}) b->Args({bits, group, threads, int8});
     }
   }
   b->UseRealTime();
 }
 
+void PrefillArgs(benchmark::internal::Benchmark* b) {
+  for (auto [bits, threads] : {std::pair{4, 1}, {4, 2}, {8, 2}}) {
+    for (int int8 : {0, 1}) b->Args({bits, 64, threads, int8});
+  }
+  b->UseRealTime();
+}
+
 BENCHMARK(BM_QuantizedDecode)->Apply(Args);
-BENCHMARK(BM_QuantizedPrefill)->Args({4, 64, 1})->Args({4, 64, 2})->Args({8, 64, 2})->UseRealTime();
+BENCHMARK(BM_QuantizedPrefill)->Apply(PrefillArgs);
 BENCHMARK(BM_Quantize)->Args({4, 64, 1})->Args({4, 64, 2})->UseRealTime();
 
 }  // namespace

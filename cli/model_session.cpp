@@ -58,6 +58,7 @@ void add_model_flags(CLI::App& app, ModelFlags& flags, bool kv_size) {
   app.add_option("--prefill-step-size", flags.prefill_step_size, "Prompt tokens per forward pass (default: 2048)")
       ->check(kPositive);
   app.add_option("--adapter-path", flags.adapter_path, "Directory of trained adapters (lamina lora) to apply");
+  add_quantized_activations_flag(app, flags.quantized_activations);
   if (kv_size) {
     app.add_option("--max-kv-size", flags.max_kv_size,
                    "Keep at most this many positions in the KV cache (rotating; default: unbounded)")
@@ -99,6 +100,17 @@ std::string read_prompt_argument(const std::string& text) {
   return all;
 }
 
+void add_quantized_activations_flag(CLI::App& app, std::string& value) {
+  app.add_option("--quantized-activations", value,
+                 "How quantized layers multiply on the CPU: int8 (faster, activations rounded to "
+                 "8 bits) | float32 (exact) (default: int8 where the CPU has AVX2)")
+      ->check(CLI::IsMember({"float32", "int8"}));
+}
+
+core::QuantizedActivations quantized_activations_of(const std::string& value) {
+  return value.empty() ? core::preferred_quantized_activations() : core::parse_quantized_activations(value);
+}
+
 ModelSession open_model(const ModelFlags& flags) {
   core::set_default_device(core::parse_device(flags.device));
   if (flags.device == "auto" && !flags.quiet) {
@@ -108,6 +120,7 @@ ModelSession open_model(const ModelFlags& flags) {
   if (flags.threads > 0) core::cpu::set_num_threads(flags.threads);
   models::LoadOptions options;
   if (!flags.dtype.empty()) options.dtype = core::dtype_from_name(flags.dtype);
+  options.quantized_activations = quantized_activations_of(flags.quantized_activations);
   models::LoadedModel loaded = models::load_model(flags.model, options);
   if (!flags.adapter_path.empty()) lora::load_adapters(*loaded.model, flags.adapter_path);
   fs::path tok = fs::path(flags.model) / "tokenizer.json";

@@ -19,6 +19,7 @@ namespace lamina::cli {
 struct ModelFlags {
   std::string model;
   std::string dtype;   // empty: the checkpoint's
+  std::string quantized_activations;  // float32 | int8; empty: int8 where the CPU has it
   std::string device = "auto";
   int threads = 0;     // 0: LAMINA_NUM_THREADS or all cores
   std::string system_prompt;
@@ -40,8 +41,13 @@ struct SamplingFlags {
 };
 
 // Adds --model, --dtype, --device, --threads, --system-prompt, --ignore-chat-template,
-// --chat-template-name, --prefill-step-size, --adapter-path and (when `kv_size`) --max-kv-size.
+// --chat-template-name, --prefill-step-size, --adapter-path, --quantized-activations and (when
+// `kv_size`) --max-kv-size.
 void add_model_flags(CLI::App& app, ModelFlags& flags, bool kv_size = true);
+// --quantized-activations float32|int8 (also used by perplexity, which has no other model
+// flags in common), and what it selects: empty is int8 where the CPU has it.
+void add_quantized_activations_flag(CLI::App& app, std::string& value);
+core::QuantizedActivations quantized_activations_of(const std::string& value);
 // Adds --max-tokens, --temp, --top-p, --top-k, --min-p, --repetition-penalty,
 // --repetition-context-size, --seed, --eos-token, --ignore-eos.
 void add_sampling_flags(CLI::App& app, SamplingFlags& flags, int default_max_tokens);

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cli/command.h"
+#include "cli/model_session.h"
 #include "libcore/models/loader.h"
 #include "libcore/models/non_finite_weights.h"
 #include "libcore/tokenizer/tokenizer.h"
@@ -16,7 +17,7 @@ namespace lamina::cli {
 namespace {
 
 struct PerplexityFlags {
-  std::string model, data, dtype;
+  std::string model, data, dtype, quantized_activations;
   int64_t context = 512, stride = 0;
   bool json = false;
 };
@@ -37,11 +38,13 @@ CommandRunner setup_perplexity(CLI::App& app) {
   app.add_option("--stride", flags->stride, "Tokens between window starts (default: context / 2)");
   app.add_option("--dtype", flags->dtype, "Compute dtype (default: the weights')")
       ->check(CLI::IsMember({"float16", "bfloat16", "float32"}));
+  add_quantized_activations_flag(app, flags->quantized_activations);
   app.add_flag("--json", flags->json, "Print a JSON object on stdout");
   return [flags]() {
     std::string text = read_text(flags->data);
     models::LoadOptions load;
     if (!flags->dtype.empty()) load.dtype = core::dtype_from_name(flags->dtype);
+    load.quantized_activations = quantized_activations_of(flags->quantized_activations);
     auto loaded = models::load_model(flags->model, load);
     auto tok = tokenizer::Tokenizer::load(flags->model);
     std::vector<int32_t> ids = tok.encode(text);

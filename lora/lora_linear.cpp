@@ -47,7 +47,8 @@ Array DoraAdapter::apply(const nn::Linear& layer, const Array& x) const {
   // x W^T + scale * (x A) B, without the bias; the bias is added after the rescale.
   Array y = layer.is_quantized()
                 ? quantized_matmul(x, layer.quantized()->weight, layer.quantized()->scales, layer.quantized()->biases,
-                                   true, layer.quantized()->group_size, layer.quantized()->bits)
+                                   true, layer.quantized()->group_size, layer.quantized()->bits,
+                                   layer.quantized()->activations)
                 : matmul(x, transpose(layer.weight()));
   Array out = y + low_rank(x);
   Array adapted = astype(layer.dense_weight(), Dtype::float32) + astype(delta_weight(), Dtype::float32);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "kernels/cpu/quantized_int8.h"
 #include "libcore/ops/views.h"
 #include "quant/quantized_primitives.h"
 
@@ -19,6 +20,21 @@ Shape with_last(const Shape& shape, int64_t last) {
 }
 
 }  // namespace
+
+QuantizedActivations preferred_quantized_activations() {
+  return kernels::best_int8_isa() == kernels::Int8Isa::scalar ? QuantizedActivations::float32
+                                                               : QuantizedActivations::int8;
+}
+
+const char* quantized_activations_name(QuantizedActivations activations) {
+  return activations == QuantizedActivations::int8 ? "int8" : "float32";
+}
+
+QuantizedActivations parse_quantized_activations(const std::string& name) {
+  if (name == "float32") return QuantizedActivations::float32;
+  if (name == "int8") return QuantizedActivations::int8;
+  throw Error("quantized activations must be float32 or int8, got '" + name + "'");
+}
 
 void check_quantization_params(int group_size, int bits, const std::string& what) {
   if (bits != 2 && bits != 3 && bits != 4 && bits != 5 && bits != 6 && bits != 8) {
@@ -86,7 +102,8 @@ Array dequantize(const Array& wq, const Array& scales, const Array& biases, int 
 }
 
 Array quantized_matmul(const Array& x, const Array& wq, const Array& scales, const Array& biases,
-                       bool transpose, int group_size, int bits) {
+                       bool transpose, int group_size, int bits,
+                       QuantizedActivations activations) {
   check_quantized_shapes(wq, scales, biases, group_size, bits, "quantized_matmul");
   if (wq.ndim() != 2) {
     throw Error("quantized_matmul: the quantized weight must be 2-D, got " +
@@ -104,7 +121,7 @@ Array quantized_matmul(const Array& x, const Array& wq, const Array& scales, con
                 std::to_string(bits) + " bits" + (transpose ? ", transposed" : "") + ")");
   }
   return Array(with_last(x.shape(), N), promote_types(x.dtype(), scales.dtype()),
-               std::make_shared<QuantizedMatmul>(group_size, bits, transpose),
+               std::make_shared<QuantizedMatmul>(group_size, bits, transpose, activations),
                {x, wq, scales, biases});
 }
 
@@ -134,7 +151,8 @@ void AffineDequantize::print(std::ostream& os) const {
 }
 void QuantizedMatmul::print(std::ostream& os) const {
   os << "QuantizedMatmul(group_size=" << group_size_ << ", bits=" << bits_
-     << (transpose_ ? ", transpose" : "") << ")";
+     << (transpose_ ? ", transpose" : "")
+     << (activations_ == QuantizedActivations::int8 ? ", int8 activations" : "") << ")";
 }
 
 }  // namespace lamina::core

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "libcore/ops/primitive.h"
+#include "quant/quantized_ops.h"
 
 namespace lamina::core {
 
@@ -38,21 +39,25 @@ class AffineDequantize : public Primitive {
   int group_size_, bits_;
 };
 
-// inputs {x [..., K], wq, scales, biases} -> [..., N] (see quantized_matmul).
+// inputs {x [..., K], wq, scales, biases} -> [..., N] (see quantized_matmul). A backend
+// without an int8 path may treat `activations` as float32.
 class QuantizedMatmul : public Primitive {
  public:
-  QuantizedMatmul(int group_size, int bits, bool transpose)
-      : group_size_(group_size), bits_(bits), transpose_(transpose) {}
+  QuantizedMatmul(int group_size, int bits, bool transpose,
+                  QuantizedActivations activations = QuantizedActivations::float32)
+      : group_size_(group_size), bits_(bits), transpose_(transpose), activations_(activations) {}
   LAMINA_PRIMITIVE(QuantizedMatmul)
   LAMINA_VJP
   void print(std::ostream& os) const override;
   int group_size() const { return group_size_; }
   int bits() const { return bits_; }
   bool transpose() const { return transpose_; }
+  QuantizedActivations activations() const { return activations_; }
 
  private:
   int group_size_, bits_;
   bool transpose_;
+  QuantizedActivations activations_;
 };
 
 }  // namespace lamina::core

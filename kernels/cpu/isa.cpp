@@ -44,7 +44,37 @@ bool detect_avx512() {
   return false;
 #endif
 }
+
+bool detect_avx512_vnni() {
+#if LAMINA_HAS_X86_KERNELS
+  return has_avx512() && __builtin_cpu_supports("avx512vnni");
+#else
+  return false;
+#endif
+}
+
+// AVX-VNNI is CPUID leaf 7 sub-leaf 1, EAX bit 4 (not known to clang 14's
+// __builtin_cpu_supports).
+bool detect_avx_vnni() {
+#if LAMINA_HAS_X86_KERNELS
+  if (best_isa() != Isa::avx2) return false;
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) && (eax & (1u << 4)) != 0;
+#else
+  return false;
+#endif
+}
 }  // namespace
+
+bool has_avx512_vnni() {
+  static const bool vnni = detect_avx512_vnni();
+  return vnni;
+}
+
+bool has_avx_vnni() {
+  static const bool vnni = detect_avx_vnni();
+  return vnni;
+}
 
 bool has_avx512() {
   static const bool avx512 = detect_avx512();

@@ -14,6 +14,13 @@ Isa best_isa();
 // AVX-512 variant use it then. LAMINA_CPU_ISA=avx2 turns it off (for comparisons).
 bool has_avx512();
 
+// True when the CPU has AVX-512 VNNI (vpdpbusd on 512-bit vectors) and has_avx512().
+bool has_avx512_vnni();
+
+// True when the CPU has AVX-VNNI (the VEX-encoded 256-bit vpdpbusd) and best_isa() is avx2.
+// LAMINA_CPU_ISA=avx2 leaves it on: it is an AVX2-width instruction.
+bool has_avx_vnni();
+
 }  // namespace lamina::kernels
 
 // Marks a function compiled for AVX2 + FMA + F16C; only called when best_isa() says so.

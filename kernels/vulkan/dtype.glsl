@@ -57,3 +57,21 @@ uint bf16_bits(float v) {
 #define STORE_I_u32(b, i, v) b[i] = uint(v)
 #define STORE_I_bool(b, i, v) b[i] = uint8_t((v) != 0 ? 1u : 0u)
 #define STORE_I(T, b, i, v) CAT(STORE_I_, T)(b, i, v)
+
+// v rounded to the nearest float16 value (ties to even, overflow to infinity), as a float:
+// exact, unlike a float16_t conversion, whose rounding Vulkan leaves to the driver.
+float f16_round(float v) {
+  if (isnan(v)) return v;
+  float a = abs(v);
+  if (a >= 65520.0) return v < 0.0 ? -1.0 / 0.0 : 1.0 / 0.0;
+  int e = max(int(floatBitsToUint(a) >> 23u) - 127, -14);  // float16 subnormals share 2^-14
+  float spacing = uintBitsToFloat(uint(e - 10 + 127) << 23u);
+  float inverse = uintBitsToFloat(uint(127 - (e - 10)) << 23u);
+  return roundEven(v * inverse) * spacing;
+}
+
+// v rounded to dtype T's precision, as a float (float types only).
+#define ROUND_F_f32(v) (v)
+#define ROUND_F_f16(v) f16_round(v)
+#define ROUND_F_bf16(v) uintBitsToFloat(bf16_bits(v) << 16)
+#define ROUND_F(T, v) CAT(ROUND_F_, T)(v)

@@ -19,3 +19,16 @@ void strided_offsets(uint index, out uint off[NUM_OPERANDS]) {
     }
   }
 }
+
+// Offset of element `index` (row-major) of the one-operand block that strided_params
+// writes at P[base]: count, ndim, offset, shape[ndim], strides[ndim].
+uint block_offset(uint base, uint index) {
+  uint ndim = P[base + 1u];
+  uint off = P[base + 2u];
+  for (int d = int(ndim) - 1; d >= 0; --d) {
+    uint size = P[base + 3u + uint(d)];
+    off += (index % size) * P[base + 3u + ndim + uint(d)];
+    index /= size;
+  }
+  return off;
+}

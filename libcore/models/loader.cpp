@@ -89,6 +89,7 @@ LoadedModel load_model(const std::string& dir, const LoadOptions& options) {
       if (is_floating(a.dtype())) a = astype(a, *options.dtype);
     }
   }
+  weights.set_quantized_activations(options.quantized_activations);
   loaded.model = create_model(arch, loaded.config, weights, dir);
   auto extra = weights.untaken();
   if (!extra.empty()) {

@@ -16,6 +16,10 @@ namespace lamina::models {
 struct LoadOptions {
   // Cast floating weights to this dtype (default: keep the checkpoint's dtype).
   std::optional<core::Dtype> dtype;
+  // How quantized layers multiply: float32 (exact, MLX's results: the library default and
+  // what training uses) or int8 (faster inference; the CLI's default where the CPU has it,
+  // see core::preferred_quantized_activations()).
+  core::QuantizedActivations quantized_activations = core::QuantizedActivations::float32;
 };
 
 struct LoadedModel {

@@ -11,7 +11,7 @@ using namespace lamina::core;
 
 QuantizedWeight QuantizedWeight::rows(int64_t start, int64_t stop) const {
   return {slice_axis(weight, 0, start, stop), slice_axis(scales, 0, start, stop),
-          slice_axis(biases, 0, start, stop), group_size, bits};
+          slice_axis(biases, 0, start, stop), group_size, bits, activations};
 }
 
 Array QuantizedWeight::dequantized() const {
@@ -32,7 +32,7 @@ QuantizedWeight load_quantized_weight(WeightMap& w, const std::string& prefix, i
                 std::to_string(in) + "] layer");
   }
   QuantizedWeight q{weight, scales, biases, static_cast<int>(in / scales.shape(1)),
-                    static_cast<int>(weight.shape(1) * 32 / in)};
+                    static_cast<int>(weight.shape(1) * 32 / in), w.quantized_activations()};
   check_quantized_shapes(q.weight, q.scales, q.biases, q.group_size, q.bits, where);
   return q;
 }
@@ -47,7 +47,7 @@ Linear Linear::load(WeightMap& w, const std::string& prefix, int64_t in, int64_t
 Array Linear::base(const Array& x) const {
   Array y = quantized_ ? quantized_matmul(x, quantized_->weight, quantized_->scales,
                                           quantized_->biases, true, quantized_->group_size,
-                                          quantized_->bits)
+                                          quantized_->bits, quantized_->activations)
                        : matmul(x, transpose(weight_));
   return bias_ ? y + *bias_ : y;
 }
@@ -88,7 +88,7 @@ Array Embedding::operator()(const Array& ids) const {
 Array Embedding::as_linear(const Array& x) const {
   if (!quantized_) return matmul(x, transpose(weight_));
   return quantized_matmul(x, quantized_->weight, quantized_->scales, quantized_->biases, true,
-                          quantized_->group_size, quantized_->bits);
+                          quantized_->group_size, quantized_->bits, quantized_->activations);
 }
 
 }  // namespace lamina::nn

@@ -19,6 +19,8 @@ struct QuantizedWeight {
   core::Array weight, scales, biases;
   int group_size = 64;
   int bits = 4;
+  // How x is multiplied in: float32 (exact) or int8 (faster inference; see quantized_matmul).
+  core::QuantizedActivations activations = core::QuantizedActivations::float32;
   // Rows [start, stop) (views).
   QuantizedWeight rows(int64_t start, int64_t stop) const;
   // The float weight [out, in] in the scales' dtype.
@@ -27,7 +29,8 @@ struct QuantizedWeight {
 
 // Loads `prefix.weight` (+ `.scales`, `.biases` when quantized) for a [out, in] weight;
 // bits and group size follow from the shapes (the loader has checked them against
-// config.json). Throws naming the tensor when a shape does not fit.
+// config.json); its activations are w.quantized_activations(). Throws naming the tensor when
+// a shape does not fit.
 QuantizedWeight load_quantized_weight(WeightMap& w, const std::string& prefix, int64_t in, int64_t out);
 
 class Linear;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "libcore/array/array.h"
+#include "quant/quantized_ops.h"
 
 namespace lamina::nn {
 
@@ -30,11 +31,15 @@ class WeightMap {
   const std::string& source() const { return source_; }
   // Names never taken (a checkpoint with unexpected tensors is reported, not silently used).
   std::vector<std::string> untaken() const;
+  // How the quantized layers built from this map multiply (load_quantized_weight copies it).
+  void set_quantized_activations(core::QuantizedActivations a) { quantized_activations_ = a; }
+  core::QuantizedActivations quantized_activations() const { return quantized_activations_; }
 
  private:
   std::map<std::string, core::Array> tensors_;
   std::set<std::string> taken_;
   std::string source_;
+  core::QuantizedActivations quantized_activations_ = core::QuantizedActivations::float32;
 };
 
 }  // namespace lamina::nn

@@ -43,6 +43,9 @@ class LayerNorm : public Primitive {
   LAMINA_PRIMITIVE(LayerNorm)
   LAMINA_VJP
   void print(std::ostream& os) const override;
+  float eps() const { return eps_; }
+  bool has_weight() const { return has_weight_; }
+  bool has_bias() const { return has_bias_; }
 
  private:
   float eps_;

@@ -10,78 +10,29 @@
 
 #include "libcore/io/safetensors.h"
 #include "libcore/ops/ops.h"
+#include "tests/quant/mlx_golden.h"
 #include "tests/test_util.h"
 
 using namespace lamina;
 using namespace lamina::core;
+using namespace lamina::test;
 
 namespace {
-
-std::map<std::string, Array> golden(const std::string& name) {
-  return io::load_safetensors(test::testdata("mlx-golden/" + name + ".safetensors")).tensors;
-}
-
-// Raw bytes of an evaluated array in row-major order.
-std::vector<uint8_t> bytes_of(const Array& a_in) {
-  Array a = contiguous(a_in);
-  a.eval();
-  const auto* p = static_cast<const uint8_t*>(a.raw_data());
-  return std::vector<uint8_t>(p, p + a.nbytes());
-}
 
 void expect_bitwise_equal(const Array& got, const Array& want, const std::string& what) {
   ASSERT_EQ(got.shape(), want.shape()) << what;
   ASSERT_EQ(got.dtype(), want.dtype()) << what;
-  auto g = bytes_of(got), w = bytes_of(want);
+  auto g = array_bytes(got), w = array_bytes(want);
   size_t first = 0;
   while (first < g.size() && g[first] == w[first]) ++first;
   EXPECT_EQ(first, g.size()) << what << ": first differing byte " << first << " (element "
                              << first / got.itemsize() << ")";
 }
 
-struct Case {
-  int bits, group;
-};
-std::vector<Case> all_cases() {
-  std::vector<Case> c;
-  for (int b : {2, 3, 4, 5, 6, 8}) {
-    for (int g : {32, 64, 128}) c.push_back({b, g});
-  }
-  return c;
-}
-std::string case_name(const Case& c) {
-  return "q" + std::to_string(c.bits) + "_g" + std::to_string(c.group);
-}
-
-// |y - ref| <= tol where tol scales with the magnitude float32 summation can lose:
-// sum_k |x_k| (|scale * code_k| + |bias|), times a few K * eps.
-void expect_matmul_close(const Array& y, const std::map<std::string, Array>& t, int group, int repeat) {
-  auto x = t.at("x").to_vector<double>();
-  auto wd = t.at("w_dequant").to_vector<double>();
-  auto bias = t.at("biases").to_vector<double>();
-  auto ref = t.at("y_qmm").to_vector<double>();
-  auto got = y.to_vector<double>();
-  const int64_t M = 3, N = 8, K = 256;
-  ASSERT_EQ(got.size(), static_cast<size_t>(repeat * M * N));
-  for (int r = 0; r < repeat; ++r) {
-    for (int64_t m = 0; m < M; ++m) {
-      for (int64_t n = 0; n < N; ++n) {
-        double mag = 0;
-        for (int64_t k = 0; k < K; ++k) {
-          const double b = bias[n * (K / group) + k / group];
-          mag += std::abs(x[m * K + k]) * (std::abs(wd[n * K + k] - b) + std::abs(b));
-        }
-        const double tol = 1e-6 * mag + 1e-30;
-        EXPECT_NEAR(got[(r * M + m) * N + n], ref[m * N + n], tol) << "m " << m << " n " << n;
-      }
-    }
-  }
-}
-
 TEST(QuantizeGolden, PackedScalesBiasesBitExact) {
-  for (const Case& c : all_cases()) {
-    SCOPED_TRACE(case_name(c));
-    auto t = golden(case_name(c));
+  for (const GoldenCase& c : all_golden_cases()) {
+    SCOPED_TRACE(golden_case_name(c));
+    auto t = mlx_golden(golden_case_name(c));
     auto q = quantize(t.at("w"), c.group, c.bits);
     eval({q.weight, q.scales, q.biases});
     expect_bitwise_equal(q.weight, t.at("wq"), "wq");
@@ -91,9 +42,9 @@ TEST(QuantizeGolden, PackedScalesBiasesBitExact) {
 }
 
 TEST(QuantizeGolden, DequantizeBitExact) {
-  for (const Case& c : all_cases()) {
-    SCOPED_TRACE(case_name(c));
-    auto t = golden(case_name(c));
+  for (const GoldenCase& c : all_golden_cases()) {
+    SCOPED_TRACE(golden_case_name(c));
+    auto t = mlx_golden(golden_case_name(c));
     Array d = dequantize(t.at("wq"), t.at("scales"), t.at("biases"), c.group, c.bits);
     expect_bitwise_equal(d, t.at("w_dequant"), "w_dequant");
   }
@@ -104,7 +55,7 @@ TEST(QuantizeGolden, HalfPrecisionInputs) {
     for (int bits : {4, 8}) {
       std::string name = "dtype_" + dtype + "_q" + std::to_string(bits) + "_g64";
       SCOPED_TRACE(name);
-      auto t = golden(name);
+      auto t = mlx_golden(name);
       auto q = quantize(t.at("w"), 64, bits);
       eval({q.weight, q.scales, q.biases});
       expect_bitwise_equal(q.weight, t.at("wq"), "wq");
@@ -119,7 +70,7 @@ TEST(QuantizeGolden, HalfPrecisionInputs) {
 TEST(QuantizeGolden, PackingExamples) {
   for (int bits : {2, 3, 4, 5, 6, 8}) {
     SCOPED_TRACE(bits);
-    auto t = golden("packing_q" + std::to_string(bits));
+    auto t = mlx_golden("packing_q" + std::to_string(bits));
     auto q = quantize(t.at("w"), 64, bits);
     eval({q.weight, q.scales, q.biases});
     expect_bitwise_equal(q.weight, t.at("wq"), "wq");
@@ -132,30 +83,30 @@ TEST(QuantizeGolden, PackingExamples) {
 }
 
 TEST(QuantizedMatmulGolden, DirectPathMatchesMlx) {
-  for (const Case& c : all_cases()) {
-    SCOPED_TRACE(case_name(c));
-    auto t = golden(case_name(c));
+  for (const GoldenCase& c : all_golden_cases()) {
+    SCOPED_TRACE(golden_case_name(c));
+    auto t = mlx_golden(golden_case_name(c));
     Array y = quantized_matmul(t.at("x"), t.at("wq"), t.at("scales"), t.at("biases"), true,
                                c.group, c.bits);
     ASSERT_EQ(y.shape(), (Shape{3, 8}));
-    expect_matmul_close(y, t, c.group, 1);
+    expect_quantized_matmul_matches_golden(y, t, c.group, 1);
   }
 }
 
 TEST(QuantizedMatmulGolden, PanelPathMatchesMlx) {
   // 12 rows (x repeated 4 times, as a [4, 3, 256] batch) take the dequantize + sgemm path.
-  for (const Case& c : all_cases()) {
-    SCOPED_TRACE(case_name(c));
-    auto t = golden(case_name(c));
+  for (const GoldenCase& c : all_golden_cases()) {
+    SCOPED_TRACE(golden_case_name(c));
+    auto t = mlx_golden(golden_case_name(c));
     Array x = broadcast_to(t.at("x"), {4, 3, 256});
     Array y = quantized_matmul(x, t.at("wq"), t.at("scales"), t.at("biases"), true, c.group, c.bits);
     ASSERT_EQ(y.shape(), (Shape{4, 3, 8}));
-    expect_matmul_close(y, t, c.group, 4);
+    expect_quantized_matmul_matches_golden(y, t, c.group, 4);
   }
 }
 
 TEST(QuantizedMatmulGolden, HalfInputsPromote) {
-  auto t = golden("q4_g64");
+  auto t = mlx_golden("q4_g64");
   Array y = quantized_matmul(astype(t.at("x"), Dtype::bfloat16), t.at("wq"), t.at("scales"),
                              t.at("biases"), true, 64, 4);
   EXPECT_EQ(y.dtype(), Dtype::float32);  // promoted with the float32 scales
@@ -167,9 +118,9 @@ TEST(QuantizedMatmulGolden, HalfInputsPromote) {
 TEST(QuantizedMatmulGolden, VjpWithRespectToInput) {
   // d/dx sum(x @ W^T) = column sums of W; d/dx sum(x @ W) (untransposed, a [256, N] weight
   // built from the golden rows) likewise, both from MLX's w_dequant.
-  for (const Case& c : all_cases()) {
-    SCOPED_TRACE(case_name(c));
-    auto t = golden(case_name(c));
+  for (const GoldenCase& c : all_golden_cases()) {
+    SCOPED_TRACE(golden_case_name(c));
+    auto t = mlx_golden(golden_case_name(c));
     Array wq = t.at("wq"), s = t.at("scales"), b = t.at("biases");
     auto [out, grads] = vjp(
         [&](const std::vector<Array>& p) {
@@ -239,7 +190,7 @@ TEST(QuantizeErrors, IndivisibleLastDimension) {
 }
 
 TEST(QuantizeErrors, ScalesShapeDisagreesWithBits) {
-  auto t = golden("q4_g64");
+  auto t = mlx_golden("q4_g64");
   // 4-bit g64 tensors read as 8-bit or as group 32: the scales no longer fit.
   EXPECT_THROW(dequantize(t.at("wq"), t.at("scales"), t.at("biases"), 64, 8), Error);
   EXPECT_THROW(dequantize(t.at("wq"), t.at("scales"), t.at("biases"), 32, 4), Error);

@@ -112,6 +112,22 @@ TEST(VulkanOps, RmsNormSoftmaxRope) {
   }
 }
 
+TEST(VulkanOps, LayerNorm) {
+  LAMINA_REQUIRE_VULKAN();
+  Array x = add(random_array({3, 5, 77}, 40), Array(3.0f));  // a mean far from 0
+  Array w = random_array({77}, 41), b = random_array({77}, 42);
+  for (Dtype d : kFloats) {
+    auto c = [&](const Array& a) { return astype(a, d); };
+    expect_gpu_matches_cpu(vk_device, [&] { return fast::layer_norm(c(x), c(w), c(b), 1e-5f); }, tol(d, 1e-5), tol(d, 1e-4));
+    expect_gpu_matches_cpu(vk_device, [&] { return fast::layer_norm(c(x), std::nullopt, c(b), 1e-5f); }, tol(d, 1e-5), tol(d, 1e-4));
+    expect_gpu_matches_cpu(vk_device, [&] { return fast::layer_norm(c(x), c(w), std::nullopt, 1e-5f); }, tol(d, 1e-5), tol(d, 1e-4));
+    expect_gpu_matches_cpu(vk_device, [&] { return fast::layer_norm(transpose(c(x), {1, 0, 2}), std::nullopt, std::nullopt, 1e-5f); },
+                           tol(d, 1e-5), tol(d, 1e-4));
+    // float32 weights with half x.
+    expect_gpu_matches_cpu(vk_device, [&] { return fast::layer_norm(c(x), w, b, 1e-5f); }, tol(d, 1e-5), tol(d, 1e-4));
+  }
+}
+
 TEST(VulkanOps, Attention) {
   LAMINA_REQUIRE_VULKAN();
   Array q = random_array({2, 4, 5, 24}, 14);
@@ -149,7 +165,8 @@ TEST(VulkanOps, FallbackRunsOnCpu) {
   Array x = random_array({4, 9}, 26);
   // cumsum has no Vulkan kernel yet: it must still give the CPU's answer.
   expect_gpu_matches_cpu(vk_device, [&] { return cumsum(x, 1); }, 0, 0, false);
-  expect_gpu_matches_cpu(vk_device, [&] { return sum(exp(x), {1}); }, 1e-5, 1e-5, false);
+  // A GPU op feeding a CPU fallback.
+  expect_gpu_matches_cpu(vk_device, [&] { return cumsum(exp(x), 0); }, 1e-5, 1e-5, false);
 }
 
 TEST(VulkanOps, WeightsUploadOnce) {

@@ -1,6 +1,6 @@
 // Speed figures of the Vulkan kernels (disabled by default; run with
-// --gtest_also_run_disabled_tests on a GPU): float16 matmul TFLOP/s and the decode
-// matrix-vector product's GB/s of weights read.
+// --gtest_also_run_disabled_tests on a GPU): float16 matmul TFLOP/s, the decode
+// matrix-vector product's GB/s of weights read (float16 and 4-bit quantized), argmax and sum.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -51,6 +51,30 @@ TEST(VulkanSpeed, DISABLED_MatmulAndMatvec) {
     return y;
   });
   std::printf("200 chained elementwise dispatches: %.3f ms (%.1f us each)\n", chain * 1e3, chain * 1e6 / 200);
+}
+
+TEST(VulkanSpeed, DISABLED_QuantizedAndReduce) {
+  LAMINA_REQUIRE_VULKAN();
+  // 4-bit, group 64, float16 scales: the decode matvec and a 512-row prefill.
+  auto q = quantize(astype(random_array({11008, 4096}, 6), Dtype::float16), 64, 4);
+  eval({q.weight, q.scales, q.biases});
+  const double bytes = static_cast<double>(q.weight.nbytes() + q.scales.nbytes() + q.biases.nbytes());
+  Array x = astype(random_array({1, 4096}, 7), Dtype::float16);
+  Array xs = astype(random_array({512, 4096}, 8), Dtype::float16);
+  auto qmm = [&](const Array& in) { return quantized_matmul(in, q.weight, q.scales, q.biases, true, 64, 4); };
+  double s = seconds_per_run(vk_device, 50, [&] { return qmm(x); });
+  std::printf("quantized matvec 4-bit g64 1x4096 @ 4096x11008: %.3f ms, %.1f GB/s of packed weights\n", s * 1e3,
+              bytes / s / 1e9);
+  s = seconds_per_run(vk_device, 10, [&] { return qmm(xs); });
+  std::printf("quantized matmul 4-bit g64 512x4096 @ 4096x11008: %.3f ms, %.2f TFLOP/s\n", s * 1e3,
+              2.0 * 512 * 4096 * 11008 / s / 1e12);
+  // The greedy sampler's argmax over a large vocabulary, and a row-wise sum.
+  Array logits = astype(random_array({1, 152064}, 9), Dtype::float16);
+  s = seconds_per_run(vk_device, 50, [&] { return argmax(logits, -1); });
+  std::printf("argmax over 152064 float16 logits: %.3f ms\n", s * 1e3);
+  Array m = random_array({4096, 4096}, 10);
+  s = seconds_per_run(vk_device, 20, [&] { return sum(m, {1}); });
+  std::printf("sum float32 4096x4096 over rows: %.3f ms, %.1f GB/s\n", s * 1e3, 4096.0 * 4096 * 4 / s / 1e9);
 }
 
 }  // namespace

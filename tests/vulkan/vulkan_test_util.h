@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <functional>
+#include <string>
 
 #include "libcore/array/array.h"
 #include "libcore/backend/vulkan/context.h"
@@ -52,6 +53,18 @@ inline void expect_gpu_matches_cpu(int device, const std::function<core::Array()
   }
   ASSERT_EQ(got.dtype(), ref.dtype());
   expect_arrays_close(got, ref, atol, rtol);
+}
+
+// Runs body with subgroup operations allowed and again with LAMINA_VULKAN_SUBGROUPS=0 (the
+// shared-memory variants of the reduction kernels).
+template <typename F>
+void with_and_without_subgroups(F body) {
+  for (const char* value : {"1", "0"}) {
+    SCOPED_TRACE(std::string("LAMINA_VULKAN_SUBGROUPS=") + value);
+    setenv("LAMINA_VULKAN_SUBGROUPS", value, 1);
+    body();
+  }
+  unsetenv("LAMINA_VULKAN_SUBGROUPS");
 }
 
 }  // namespace lamina::test

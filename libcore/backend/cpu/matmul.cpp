@@ -24,6 +24,7 @@
 #include "kernels/cpu/packed_gemm.h"
 #include "kernels/cpu/half_matmul.h"
 #include "libcore/backend/cpu/cpu_util.h"
+#include "libcore/backend/cpu/float_gemm.h"
 #include "libcore/backend/cpu/thread_pool.h"
 #include "libcore/ops/matmul_primitive.h"
 
@@ -433,6 +434,14 @@ void int_rows(const T* A, const Mat& a, const T* B, const Mat& b, T* C, int64_t 
 }
 
 }  // namespace
+
+void cpu::float_gemm(const float* A, int64_t lda, const float* B, int64_t ldb, bool b_transposed, int64_t M,
+                     int64_t N, int64_t K, float* C, int64_t ldc, bool parallel) {
+  const Mat a{M, K, lda, 1};
+  const Mat b = b_transposed ? Mat{K, N, 1, ldb} : Mat{K, N, ldb, 1};
+  if (parallel) set_blas_threads(cpu::num_threads());
+  float_matrix(A, a, B, b, C, ldc, parallel);
+}
 
 void Matmul::eval_cpu(const std::vector<Array>& inputs, Array& out) {
   Array a = inputs[0];

@@ -1,4 +1,4 @@
-// Vulkan evaluation of the row-wise fused ops: RmsNorm, Softmax and Rope.
+// Vulkan evaluation of the row-wise fused ops: RmsNorm, LayerNorm, Softmax and Rope.
 #include <cmath>
 
 #include "libcore/backend/vulkan/kernel_registry.h"
@@ -65,6 +65,38 @@ LAMINA_VULKAN_KERNEL(RmsNorm) {
   }
   std::string shader = "rms_norm_" + *vulkan::dtype_suffix(x.dtype()) + "_" + *vulkan::dtype_suffix(w.dtype());
   dispatch_rows(ctx, shader, params, {bx, bw, bo}, shape_size(r.outer));
+}
+
+LAMINA_VULKAN_KERNEL(LayerNorm) {
+  const Array& x = inputs[0];
+  const Array* w = p.has_weight() ? &inputs[1] : nullptr;
+  const Array* b = p.has_bias() ? &inputs[p.has_weight() ? 2 : 1] : nullptr;
+  // Weight and bias: row-major, of one float dtype (absent ones bind x and are not read).
+  const Array& params_dtype_of = w ? *w : b ? *b : x;
+  bool ok = is_float(x.dtype()) && x.ndim() > 0 && is_float(params_dtype_of.dtype());
+  for (const Array* a : {w, b}) {
+    ok = ok && (!a || (a->dtype() == params_dtype_of.dtype() && a->is_row_contiguous()));
+  }
+  if (!ok) return vulkan::run_on_cpu(p, inputs, out);
+  auto& ctx = vulkan::context_of(out);
+  vulkan::prepare_output_from(ctx, out, x);
+  if (out.size() == 0) return;
+  const int axis = x.ndim() - 1;
+  Rows r = rows_of(x, out, axis);
+  uint32_t x_off = 0, w_off = 0, b_off = 0;
+  auto bx = vulkan::bind(ctx, x, x_off);
+  auto bw = vulkan::bind(ctx, w ? *w : params_dtype_of, w_off);
+  auto bb = vulkan::bind(ctx, b ? *b : params_dtype_of, b_off);
+  auto bo = vulkan::bind_output(ctx, out);
+  auto params = vulkan::strided_params(r.outer, {r.x_outer, r.out_outer}, {x_off, 0});
+  for (uint32_t v : {static_cast<uint32_t>(x.shape(axis)), static_cast<uint32_t>(x.strides()[axis]),
+                     static_cast<uint32_t>(out.strides()[axis]), vulkan::f32_bits(p.eps()),
+                     static_cast<uint32_t>(w != nullptr), w_off, static_cast<uint32_t>(b != nullptr), b_off}) {
+    params.push_back(v);
+  }
+  std::string shader = "layer_norm_" + *vulkan::dtype_suffix(x.dtype()) + "_" +
+                       *vulkan::dtype_suffix(params_dtype_of.dtype());
+  dispatch_rows(ctx, shader, params, {bx, bw, bb, bo}, shape_size(r.outer));
 }
 
 LAMINA_VULKAN_KERNEL(Softmax) {

@@ -78,6 +78,11 @@ std::optional<std::string> dtype_suffix(Dtype dtype) {
   }
 }
 
+bool use_subgroups(const Context& ctx) {
+  const char* env = std::getenv("LAMINA_VULKAN_SUBGROUPS");  // read each time: tests switch it
+  return ctx.info().subgroup_arithmetic && !(env && std::string(env) == "0");
+}
+
 uint32_t group_count(int64_t items, uint32_t local) {
   int64_t groups = (items + local - 1) / local;
   if (groups > 65535LL * 1024) throw Error("vulkan: " + std::to_string(items) + " items exceed one dispatch");

@@ -36,6 +36,9 @@ void prepare_output(Context& ctx, Array& out, const std::vector<Array>& inputs);
 // The suffix of shader variants for dtype ("f32", "f16", "bf16", "i32", "u32", "bool"),
 // or nothing when the kernels have no variant for it.
 std::optional<std::string> dtype_suffix(Dtype dtype);
+// True when kernels with subgroup variants (suffix "_sg") should use them: the device has
+// subgroup arithmetic in compute shaders and LAMINA_VULKAN_SUBGROUPS is not "0".
+bool use_subgroups(const Context& ctx);
 // Groups of `size` items in workgroups of `local` (throws if over the dispatch limit).
 uint32_t group_count(int64_t items, uint32_t local);
 // Runs primitive's CPU kernel on host copies of the inputs; out keeps its GPU device and

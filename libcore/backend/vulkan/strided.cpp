@@ -54,10 +54,13 @@ std::vector<uint32_t> strided_params(const Shape& shape, const std::vector<Strid
 
 void dispatch_elements(Context& ctx, const std::string& shader, uint32_t op,
                        const std::vector<uint32_t>& params,
-                       const std::vector<BufferBinding>& buffers, int64_t elements) {
+                       const std::vector<BufferBinding>& buffers, int64_t elements,
+                       const std::vector<uint32_t>& more_constants) {
   if (elements <= 0) return;
+  std::vector<uint32_t> constants{kLocal, op};
+  constants.insert(constants.end(), more_constants.begin(), more_constants.end());
   const Pipeline& pipeline =
-      ctx.pipelines().get(shader, static_cast<uint32_t>(buffers.size() + 1), {kLocal, op});
+      ctx.pipelines().get(shader, static_cast<uint32_t>(buffers.size() + 1), constants);
   uint32_t groups = group_count(elements, kLocal);
   uint32_t gx = groups < kMaxGroupsX ? groups : kMaxGroupsX;
   uint32_t gy = (groups + gx - 1) / gx;

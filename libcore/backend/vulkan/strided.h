@@ -15,10 +15,12 @@ namespace lamina::core::vulkan {
 // operand allows it, size-1 dims dropped).
 std::vector<uint32_t> strided_params(const Shape& shape, const std::vector<Strides>& strides,
                                      const std::vector<uint32_t>& offsets);
-// Dispatches one invocation per element (workgroups of 256, 2-D grid when large).
+// Dispatches one invocation per element (workgroups of 256, 2-D grid when large). The
+// specialisation constants are the workgroup size, op, then `more_constants`.
 void dispatch_elements(Context& ctx, const std::string& shader, uint32_t op,
                        const std::vector<uint32_t>& params,
-                       const std::vector<BufferBinding>& buffers, int64_t elements);
+                       const std::vector<BufferBinding>& buffers, int64_t elements,
+                       const std::vector<uint32_t>& more_constants = {});
 // Copies in (any strides) into `dst`, a GPU array viewed with its own strides and offset,
 // converting the dtype. False (and nothing recorded) when no variant exists.
 bool strided_copy(Context& ctx, const Array& in, const Array& dst);

@@ -1,0 +1,44 @@
+// Layer norm of rows: y = (x - mean) * rsqrt(var + eps) [* weight] [+ bias], float32
+// arithmetic, mean and population variance in two passes as on the CPU.
+// Operands (strided over the outer shape): x, out. Extra parameters at STRIDED_END:
+// n, x_step, out_step, eps bits, has_weight, weight offset, has_bias, bias offset.
+// Variant define: T (x, out), W_T (weight and bias).
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#include "dtype.glsl"
+#define NUM_OPERANDS 2u
+#include "strided.glsl"
+#include "rows.glsl"
+
+#include "workgroup.glsl"
+layout(std430, binding = 1) readonly buffer X { STORAGE(T) x[]; };
+layout(std430, binding = 2) readonly buffer W { STORAGE(W_T) w[]; };
+layout(std430, binding = 3) readonly buffer B { STORAGE(W_T) bias[]; };
+layout(std430, binding = 4) writeonly buffer Out { STORAGE(T) dst[]; };
+
+void main() {
+  uint row = row_index();
+  if (row >= P[0]) return;
+  uint e = STRIDED_END;
+  uint n = P[e], xs = P[e + 1u], os = P[e + 2u];
+  float eps = uintBitsToFloat(P[e + 3u]);
+  bool has_weight = P[e + 4u] != 0u, has_bias = P[e + 6u] != 0u;
+  uint w_off = P[e + 5u], b_off = P[e + 7u];
+  uint off[NUM_OPERANDS];
+  strided_offsets(row, off);
+  float s = 0.0;
+  for (uint j = gl_LocalInvocationID.x; j < n; j += WG_SIZE) s += LOAD_F(T, x, off[0] + j * xs);
+  float mean = reduce_sum(s) / float(n);
+  float ss = 0.0;
+  for (uint j = gl_LocalInvocationID.x; j < n; j += WG_SIZE) {
+    float d = LOAD_F(T, x, off[0] + j * xs) - mean;
+    ss += d * d;
+  }
+  float r = 1.0 / sqrt(reduce_sum(ss) / float(n) + eps);
+  for (uint j = gl_LocalInvocationID.x; j < n; j += WG_SIZE) {
+    float v = (LOAD_F(T, x, off[0] + j * xs) - mean) * r;
+    if (has_weight) v *= LOAD_F(W_T, w, w_off + j);
+    if (has_bias) v += LOAD_F(W_T, bias, b_off + j);
+    STORE_F(T, dst, off[1] + j * os, v);
+  }
+}

@@ -1,0 +1,106 @@
+// Vulkan evaluation of the affine quantization primitives a quantized model runs:
+// QuantizedMatmul (with the transposed weight, every quantized Linear: matvec kernel for up
+// to kMatvecRows input rows, tiled kernel above; untransposed, the vjp's product: tiled)
+// and AffineDequantize (the quantized embedding's gathered rows). The CPU kernels'
+// int8-activation mode does not apply: the GPU multiplies float activations. Bits and
+// group size are specialisation constants.
+#include <optional>
+#include <string>
+
+#include "libcore/backend/vulkan/kernel_registry.h"
+#include "libcore/backend/vulkan/kernel_util.h"
+#include "libcore/backend/vulkan/strided.h"
+#include "quant/quantized_primitives.h"
+
+namespace lamina::core {
+
+namespace {
+
+constexpr uint32_t kMatvecLocal = 128;  // at most 256 (quantized_matvec.comp's partial sums)
+constexpr uint32_t kMatvecOutputs = 4;  // ROWS in quantized_matvec.comp
+constexpr int64_t kMatvecRows = 4;
+constexpr uint32_t kTile = 64;          // BM = BN in quantized_matmul.comp
+
+bool is_float(Dtype d) { return d == Dtype::float32 || d == Dtype::float16 || d == Dtype::bfloat16; }
+
+// uint32 packed weight, scales and biases of one float dtype; row-major unless `strided`
+// (then only the packed weight must be: scales and biases made by an in-process quantize
+// are strided views).
+bool weights_supported(const std::vector<Array>& w, bool strided) {
+  return w[0].dtype() == Dtype::uint32 && is_float(w[1].dtype()) && w[2].dtype() == w[1].dtype() &&
+         w[0].is_row_contiguous() && (strided || (w[1].is_row_contiguous() && w[2].is_row_contiguous()));
+}
+
+}  // namespace
+
+LAMINA_VULKAN_KERNEL(QuantizedMatmul) {
+  const Array& x = inputs[0];
+  const Dtype st = inputs[2].dtype();
+  const std::vector<Array> weights(inputs.begin() + 1, inputs.end());
+  // The shaders' output dtype: x's when it matches the scales', else float32.
+  const Dtype expected_out = x.dtype() == st ? st : Dtype::float32;
+  const int64_t K = x.ndim() > 0 ? x.shape(-1) : 0;
+  if (!is_float(x.dtype()) || !weights_supported(weights, true) || out.dtype() != expected_out ||
+      K == 0) {
+    return vulkan::run_on_cpu(p, inputs, out);
+  }
+  auto& ctx = vulkan::context_of(out);
+  vulkan::allocate_output(ctx, out);
+  if (out.size() == 0) return;
+  const int64_t N = out.shape(-1), M = x.size() / K;
+  if (M > 65535LL * kTile) return vulkan::run_on_cpu(p, inputs, out);
+  Shape lead(x.shape().begin(), x.shape().end() - 1);
+  Strides lead_strides(x.strides().begin(), x.strides().end() - 1);
+  uint32_t x_off = 0, w_off = 0, s_off = 0, b_off = 0;
+  auto bx = vulkan::bind(ctx, x, x_off);
+  auto bw = vulkan::bind(ctx, inputs[1], w_off);
+  auto bs = vulkan::bind(ctx, inputs[2], s_off);
+  auto bb = vulkan::bind(ctx, inputs[3], b_off);
+  auto bo = vulkan::bind_output(ctx, out);
+  auto params = vulkan::strided_params(lead, {lead_strides}, {x_off});
+  const Array &scales = inputs[2], &biases = inputs[3];
+  for (int64_t v : {N, K, x.strides().back(), int64_t{w_off}, int64_t{s_off}, int64_t{b_off}, scales.strides()[0],
+                    scales.strides()[1], biases.strides()[0], biases.strides()[1]}) {
+    params.push_back(static_cast<uint32_t>(v));
+  }
+  const std::string variant = *vulkan::dtype_suffix(x.dtype()) + "_" + *vulkan::dtype_suffix(st) + "_" +
+                              *vulkan::dtype_suffix(out.dtype());
+  const auto bits = static_cast<uint32_t>(p.bits()), group = static_cast<uint32_t>(p.group_size());
+  const bool transposed = p.transpose();
+  if (transposed && M <= kMatvecRows) {
+    const std::string shader = "quantized_matvec_" + variant + (vulkan::use_subgroups(ctx) ? "_sg" : "");
+    const auto& pipeline = ctx.pipelines().get(shader, 6, {kMatvecLocal, bits, group});
+    uint32_t groups = static_cast<uint32_t>((N + kMatvecOutputs - 1) / kMatvecOutputs);
+    uint32_t gx = std::min<uint32_t>(groups, 65535), gy = (groups + gx - 1) / gx;
+    ctx.stream().dispatch(pipeline, params, {bx, bw, bs, bb, bo}, gx, gy, static_cast<uint32_t>(M));
+    return;
+  }
+  const auto& pipeline =
+      ctx.pipelines().get("quantized_matmul_" + variant, 6, {256, bits, group, transposed ? 1u : 0u});
+  uint32_t gx = static_cast<uint32_t>((N + kTile - 1) / kTile), gy = static_cast<uint32_t>((M + kTile - 1) / kTile);
+  ctx.stream().dispatch(pipeline, params, {bx, bw, bs, bb, bo}, gx, gy, 1);
+}
+
+LAMINA_VULKAN_KERNEL(AffineDequantize) {
+  if (!weights_supported(inputs, false) || out.dtype() != inputs[1].dtype()) return vulkan::run_on_cpu(p, inputs, out);
+  auto& ctx = vulkan::context_of(out);
+  vulkan::allocate_output(ctx, out);
+  if (out.size() == 0) return;
+  // The primitive keeps bits and group size to itself; the shapes give them.
+  const int64_t K = out.shape(-1), packs = out.size() / 32;
+  const auto bits = static_cast<uint32_t>(inputs[0].shape(-1) * 32 / K);
+  const auto group = static_cast<uint32_t>(K / inputs[1].shape(-1));
+  uint32_t w_off = 0, s_off = 0, b_off = 0;
+  auto bw = vulkan::bind(ctx, inputs[0], w_off);
+  auto bs = vulkan::bind(ctx, inputs[1], s_off);
+  auto bb = vulkan::bind(ctx, inputs[2], b_off);
+  auto bo = vulkan::bind_output(ctx, out);
+  std::vector<uint32_t> params;
+  for (int64_t v : {packs, K, int64_t{w_off}, int64_t{s_off}, int64_t{b_off}}) {
+    params.push_back(static_cast<uint32_t>(v));
+  }
+  vulkan::dispatch_elements(ctx, "dequantize_" + *vulkan::dtype_suffix(out.dtype()), bits, params,
+                            {bw, bs, bb, bo}, packs, {group});
+}
+
+}  // namespace lamina::core

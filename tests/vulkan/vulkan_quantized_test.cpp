@@ -1,0 +1,141 @@
+// Quantized kernels on the GPU: QuantizedMatmul (matvec and tiled paths) and
+// AffineDequantize against MLX's golden outputs (../shared/testdata/mlx-golden, every bits x
+// group size; dequantization bit for bit) and against the CPU backend on random weights of
+// awkward shapes (odd N, strided and broadcast x, float16/bfloat16 scales, the untransposed
+// product of the vjp, the quantized embedding's gather + dequantize). Tolerances: float32
+// as tests/quant (1e-6 of the magnitude sum) for the goldens, 1e-4 against the CPU;
+// float16 4e-3, bfloat16 3e-2.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <string>
+
+#include "libcore/io/safetensors.h"
+#include "libcore/ops/ops.h"
+#include "tests/quant/mlx_golden.h"
+#include "tests/vulkan/vulkan_test_util.h"
+
+namespace lamina::test {
+namespace {
+
+using namespace lamina::core;
+
+TEST(VulkanQuantized, MatmulMatchesMlxGolden) {
+  LAMINA_REQUIRE_VULKAN();
+  with_and_without_subgroups([&] {
+    for (const GoldenCase& c : all_golden_cases()) {
+      SCOPED_TRACE(golden_case_name(c));
+      auto t = mlx_golden(golden_case_name(c));
+      uint64_t fallbacks = vulkan::fallback_count();
+      // 3 rows: the matvec kernel; 12 (x broadcast over a batch of 4): the tiled kernel.
+      Array y = run_on(Device::vulkan(vk_device), [&] {
+        return quantized_matmul(t.at("x"), t.at("wq"), t.at("scales"), t.at("biases"), true, c.group, c.bits);
+      });
+      Array y4 = run_on(Device::vulkan(vk_device), [&] {
+        return quantized_matmul(broadcast_to(t.at("x"), {4, 3, 256}), t.at("wq"), t.at("scales"), t.at("biases"),
+                                true, c.group, c.bits);
+      });
+      EXPECT_EQ(vulkan::fallback_count(), fallbacks) << "ran on the CPU fallback";
+      expect_quantized_matmul_matches_golden(y, t, c.group, 1);
+      expect_quantized_matmul_matches_golden(y4, t, c.group, 4);
+    }
+  });
+}
+
+TEST(VulkanQuantized, DequantizeBitExactWithMlx) {
+  LAMINA_REQUIRE_VULKAN();
+  std::vector<std::pair<std::string, GoldenCase>> files;
+  for (const GoldenCase& c : all_golden_cases()) files.push_back({golden_case_name(c), c});
+  for (const char* d : {"bfloat16", "float16"}) {
+    for (int bits : {4, 8}) {
+      std::string name = "dtype_";
+      name += d;
+      name += "_" + golden_case_name({bits, 64});
+      files.push_back({name, {bits, 64}});
+    }
+  }
+  for (const auto& [name, c] : files) {
+    SCOPED_TRACE(name);
+    auto t = mlx_golden(name);
+    uint64_t fallbacks = vulkan::fallback_count();
+    Array d = run_on(Device::vulkan(vk_device),
+                     [&] { return dequantize(t.at("wq"), t.at("scales"), t.at("biases"), c.group, c.bits); });
+    EXPECT_EQ(vulkan::fallback_count(), fallbacks) << "ran on the CPU fallback";
+    ASSERT_EQ(d.dtype(), t.at("scales").dtype());
+    // The dtype files carry no w_dequant: the CPU's (checked bit-exact by tests/quant) stands in.
+    Array want = t.count("w_dequant") ? t.at("w_dequant")
+                                      : run_on(Device::cpu(), [&] {
+                                          return dequantize(t.at("wq"), t.at("scales"), t.at("biases"), c.group, c.bits);
+                                        });
+    EXPECT_EQ(array_bytes(d), array_bytes(want));
+  }
+}
+
+TEST(VulkanQuantized, MatmulMatchesCpuOnAwkwardShapes) {
+  LAMINA_REQUIRE_VULKAN();
+  Array w = random_array({131, 384}, 1);
+  Array x1 = random_array({1, 384}, 2);
+  Array x6 = random_array({2, 3, 384}, 3);
+  Array xt = transpose(random_array({384, 70}, 4));  // k stride 70: a strided view
+  with_and_without_subgroups([&] {
+    for (Dtype d : {Dtype::float32, Dtype::float16, Dtype::bfloat16}) {
+      SCOPED_TRACE(dtype_name(d));
+      const double tol = d == Dtype::float32 ? 1e-4 : d == Dtype::float16 ? 4e-3 : 3e-2;
+      for (int bits : {2, 3, 4, 5, 6, 8}) {
+        for (int group : {32, 64, 128}) {
+          SCOPED_TRACE(std::to_string(bits) + " bits, group " + std::to_string(group));
+          auto q = quantize(astype(w, d), group, bits);
+          auto qmm = [&](const Array& x) {
+            return [&, x] { return quantized_matmul(astype(x, d), q.weight, q.scales, q.biases, true, group, bits); };
+          };
+          expect_gpu_matches_cpu(vk_device, qmm(x1), tol, tol);
+          expect_gpu_matches_cpu(vk_device, qmm(x6), tol, tol);
+          if (bits == 4 || bits == 3) expect_gpu_matches_cpu(vk_device, qmm(xt), tol, tol);
+        }
+      }
+      // The vjp's untransposed product x [.., 131] @ W [131, 384] (W's 131 rows, not a
+      // multiple of the 32-row slices), and the vjp itself.
+      for (int bits : {3, 4, 8}) {
+        auto q = quantize(astype(w, d), 64, bits);
+        Array g = random_array({2, 5, 131}, 11);
+        expect_gpu_matches_cpu(
+            vk_device, [&] { return quantized_matmul(astype(g, d), q.weight, q.scales, q.biases, false, 64, bits); },
+            tol, tol);
+        expect_gpu_matches_cpu(vk_device, [&] {
+          auto [outs, grads] = vjp([&](const std::vector<Array>& p) {
+            return std::vector<Array>{quantized_matmul(p[0], q.weight, q.scales, q.biases, true, 64, bits)};
+          }, {astype(x6, d)}, {astype(random_array({2, 3, 131}, 12), d)});
+          return grads[0];
+        }, tol, tol);
+      }
+      // Mixed dtypes promote to float32: float32 x with half scales.
+      auto q = quantize(astype(w, d), 64, 4);
+      expect_gpu_matches_cpu(vk_device, [&] { return quantized_matmul(x6, q.weight, q.scales, q.biases, true, 64, 4); },
+                             tol, tol);
+    }
+  });
+}
+
+TEST(VulkanQuantized, EmbeddingGatherDequantize) {
+  LAMINA_REQUIRE_VULKAN();
+  Array table = random_array({50, 96}, 5);
+  Array ids = Array(std::vector<int32_t>{3, 0, 49, 7, 7}, {1, 5});
+  for (Dtype d : {Dtype::float32, Dtype::float16, Dtype::bfloat16}) {
+    for (int bits : {3, 4, 6, 8}) {
+      // Row-major scales and biases, as a model file gives them (quantize's are views).
+      auto q = quantize(astype(table, d), 32, bits);
+      q.scales = contiguous(q.scales);
+      q.biases = contiguous(q.biases);
+      eval({q.weight, q.scales, q.biases});
+      // Bit for bit: the same two roundings as the CPU.
+      expect_gpu_matches_cpu(vk_device, [&] {
+        return dequantize(take(q.weight, ids, 0), take(q.scales, ids, 0), take(q.biases, ids, 0), 32, bits);
+      }, 0, 0);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lamina::test
