@@ -56,7 +56,9 @@ TEST(VulkanQuantized, DequantizeBitExactWithMlx) {
       files.push_back({name, {bits, 64}});
     }
   }
-  for (const auto& [name, c] : files) {
+  for (const auto& file : files) {
+    const std::string& name = file.first;
+    const GoldenCase c = file.second;  // a plain variable: clang 14 cannot capture bindings
     SCOPED_TRACE(name);
     auto t = mlx_golden(name);
     uint64_t fallbacks = vulkan::fallback_count();
