@@ -42,6 +42,7 @@ struct Options {
   bool read_bandwidth = false;  // only measure the machine's read bandwidth, then exit
   double bandwidth_gbs = 0;     // read bandwidth measured before (for the bound column)
   std::string quantized_activations;  // float32 | int8; empty: as the CLI (int8 where supported)
+  std::string device = "cpu";
 };
 
 using u64x4 = uint64_t __attribute__((vector_size(32)));
@@ -120,8 +121,18 @@ std::vector<int32_t> random_prompt(int n, int64_t vocab, uint64_t seed) {
   return ids;
 }
 
+// CPU seconds of the calling thread: the host's own work (graph building, recording,
+// submitting), not the GPU driver's or the thread pool's.
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
 struct RunResult {
   double prompt_tps = 0, generation_tps = 0;
+  // The main thread's CPU time per generated token (after the first).
+  double host_ms_per_token = 0;
   // CPU seconds used over (wall seconds x threads): near 1 when the machine was not shared.
   double cpu_share = 0;
   uint64_t kv_bytes = 0;
@@ -135,13 +146,21 @@ RunResult run_once(models::Model& model, const std::vector<int32_t>& prompt, int
   generate::GenerateOptions options;
   options.max_tokens = gen_tokens;
   options.ignore_eos = true;
-  auto result = generate::generate(model, cache, prompt, options, [](int32_t) { return true; });
+  double host_start = 0;
+  bool first = true;
+  auto result = generate::generate(model, cache, prompt, options, [&](int32_t) {
+    if (first) host_start = thread_cpu_seconds();
+    first = false;
+    return true;
+  });
+  const double host_seconds = thread_cpu_seconds() - host_start;
   RunResult r;
   r.prompt_tps = result.prompt_tps;
   r.cpu_share = (cpu_seconds() - cpu_start) /
                 ((result.prompt_seconds + result.generation_seconds) * core::cpu::num_threads());
   const double steps = static_cast<double>(result.tokens.size()) - 1.0;
   r.generation_tps = steps > 0 ? steps / std::max(result.generation_seconds, 1e-9) : 0.0;
+  r.host_ms_per_token = steps > 0 ? 1e3 * host_seconds / steps : 0.0;
   for (const auto& c : cache) {
     if (c.keys().valid()) r.kv_bytes += c.keys().nbytes() + c.values().nbytes();
   }
@@ -152,6 +171,7 @@ int usage(const char* argv0) {
   std::cerr << "usage: " << argv0
             << " --model DIR [--threads N] [--prompt-tokens 512] [--gen-tokens 128] [--runs 1]"
                " [--warmup-tokens 8] [--seed 0] [--bandwidth GB/s] [--quantized-activations float32|int8]"
+               " [--device cpu|vulkan|vulkan:N]"
                " [--json | --markdown]\n"
                "       "
             << argv0 << " --read-bandwidth [--threads N]\n";
@@ -183,10 +203,12 @@ int main(int argc, char** argv) {
     else if (flag == "--seed") o.seed = std::strtoull(value.c_str(), nullptr, 10);
     else if (flag == "--bandwidth") o.bandwidth_gbs = std::atof(value.c_str());
     else if (flag == "--quantized-activations") o.quantized_activations = value;
+    else if (flag == "--device") o.device = value;
     else return usage(argv[0]);
   }
   if (o.read_bandwidth) {
     if (o.threads > 0) core::cpu::set_num_threads(o.threads);
+    core::set_default_device(core::parse_device(o.device));
     std::printf("%.2f\n", measure_read_bandwidth());
     return 0;
   }
@@ -194,6 +216,7 @@ int main(int argc, char** argv) {
 
   try {
     if (o.threads > 0) core::cpu::set_num_threads(o.threads);
+    core::set_default_device(core::parse_device(o.device));
     const uint64_t rss_start = current_rss_bytes();
     const auto load_start = std::chrono::steady_clock::now();
     models::LoadOptions load;
@@ -219,6 +242,7 @@ int main(int argc, char** argv) {
     for (const auto& r : runs) {
       best.prompt_tps = std::max(best.prompt_tps, r.prompt_tps);
       best.generation_tps = std::max(best.generation_tps, r.generation_tps);
+      best.host_ms_per_token = std::min(best.host_ms_per_token, r.host_ms_per_token);
     }
     const uint64_t weights = weight_file_bytes(o.model);
     const uint64_t peak = generate::peak_rss_bytes();
@@ -234,6 +258,8 @@ int main(int argc, char** argv) {
     j["load_seconds"] = load_seconds;
     j["prompt_tps"] = best.prompt_tps;
     j["generation_tps"] = best.generation_tps;
+    j["host_ms_per_token"] = best.host_ms_per_token;
+    j["device"] = core::default_device().str();
     j["prompt_tps_runs"] = nlohmann::json::array();
     j["generation_tps_runs"] = nlohmann::json::array();
     j["cpu_share_runs"] = nlohmann::json::array();
@@ -262,11 +288,12 @@ int main(int argc, char** argv) {
                   bound_tps > 0 ? 100.0 * best.generation_tps / bound_tps : 0.0, peak / 1e6,
                   static_cast<double>(peak) / budget, runs.back().cpu_share);
     } else {
-      std::printf("%s %s %s-activations threads=%d: prefill %.1f tok/s (%d tokens), generation %.2f tok/s (%d tokens),"
-                  " peak RSS %.0f MB = %.3f x (weights %.0f MB + KV %.1f MB), load %.2f s, cpu share %.2f\n",
+      std::printf("%s %s %s-activations %s threads=%d: prefill %.1f tok/s (%d tokens), generation %.2f tok/s"
+                  " (%d tokens, host %.2f ms/token), peak RSS %.0f MB = %.3f x (weights %.0f MB + KV %.1f MB), load %.2f s, cpu share %.2f\n",
                   args.model_type.c_str(), dtype.c_str(),
-                  core::quantized_activations_name(load.quantized_activations), core::cpu::num_threads(), best.prompt_tps,
-                  o.prompt_tokens, best.generation_tps, o.gen_tokens, peak / 1e6,
+                  core::quantized_activations_name(load.quantized_activations), core::default_device().str().c_str(),
+                  core::cpu::num_threads(), best.prompt_tps, o.prompt_tokens, best.generation_tps, o.gen_tokens,
+                  best.host_ms_per_token, peak / 1e6,
                   static_cast<double>(peak) / budget, weights / 1e6, best.kv_bytes / 1e6,
                   load_seconds, runs.back().cpu_share);
     }

@@ -33,6 +33,10 @@ struct ModelShape {
 // The config.json fields of the real checkpoints (only the shape-relevant ones).
 const ModelShape kTinyLlama{"llama", 2048, 5632, 22, 32, 4, 32000, 2048, 10000.0, 1e-5,
                             false, false, 1, 2};
+// TinyLlama's 22 layers and heads at 1/8 of its widths: the same graph (the same number of
+// dispatches a token) at a fraction of the work, for measuring per-token host overhead.
+const ModelShape kTinyLlamaNarrow{"llama", 256, 704, 22, 32, 4, 32000, 2048, 10000.0, 1e-5,
+                                  false, false, 1, 2};
 const ModelShape kQwen25_05B{"qwen2", 896, 4864, 24, 14, 2, 151936, 32768, 1000000.0, 1e-6,
                              true, true, 151643, 151643};
 
@@ -98,7 +102,7 @@ lamina::io::NamedArrays random_weights(const ModelShape& s, Dtype dtype, uint64_
 
 int usage(const char* argv0) {
   std::cerr << "usage: " << argv0
-            << " --shape tinyllama-1.1b|qwen2.5-0.5b --dtype float32|bfloat16|float16 --out DIR"
+            << " --shape tinyllama-1.1b|tinyllama-narrow|qwen2.5-0.5b --dtype float32|bfloat16|float16 --out DIR"
                " [--seed N]\n";
   return 2;
 }
@@ -119,6 +123,7 @@ int main(int argc, char** argv) {
   if (argc % 2 == 0 || shape_name.empty() || dtype_arg.empty() || out_dir.empty()) return usage(argv[0]);
   ModelShape shape;
   if (shape_name == "tinyllama-1.1b") shape = kTinyLlama;
+  else if (shape_name == "tinyllama-narrow") shape = kTinyLlamaNarrow;
   else if (shape_name == "qwen2.5-0.5b") shape = kQwen25_05B;
   else return usage(argv[0]);
   Dtype dtype;

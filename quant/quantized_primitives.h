@@ -12,6 +12,8 @@ class AffineQuantParams : public Primitive {
   AffineQuantParams(int group_size, int bits) : group_size_(group_size), bits_(bits) {}
   LAMINA_PRIMITIVE(AffineQuantParams)
   void print(std::ostream& os) const override;
+  int group_size() const { return group_size_; }
+  int bits() const { return bits_; }
 
  private:
   int group_size_, bits_;
@@ -23,6 +25,8 @@ class AffinePack : public Primitive {
   AffinePack(int group_size, int bits) : group_size_(group_size), bits_(bits) {}
   LAMINA_PRIMITIVE(AffinePack)
   void print(std::ostream& os) const override;
+  int group_size() const { return group_size_; }
+  int bits() const { return bits_; }
 
  private:
   int group_size_, bits_;

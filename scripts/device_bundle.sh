@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packs what a Vulkan run on another machine needs (the lent GPU machine of
 # ../shared/docs/DEVICE-VULKAN.md: it has NVIDIA's driver but none of lamina's Debian
-# libraries) into one archive: bin/ (lamina, make_bench_model and the Vulkan test binaries
+# libraries) into one archive: bin/ (lamina, make_bench_model, e2e_bench and the Vulkan test binaries
 # of BUILD_DIR), lib/ (liblamina and the non-glibc libraries they load, found with ldd) and
 # testdata/ (the test models and MLX goldens the Vulkan tests read).
 # Usage: scripts/device_bundle.sh [BUILD_DIR] [OUT]   (default: build-vk .device-bundle/bundle.tar.xz)
@@ -14,7 +14,7 @@ stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/bin" "$stage/lib" "$stage/testdata/models" "$(dirname "$out")"
 
-bins=("$build/lamina" "$build/benchmarks/make_bench_model")
+bins=("$build/lamina" "$build/benchmarks/make_bench_model" "$build/benchmarks/e2e_bench")
 for t in "$build"/tests/vulkan_*_test; do bins+=("$t"); done
 for b in "${bins[@]}"; do
   [ -x "$b" ] || { echo "device_bundle.sh: $b is missing (build it first)" >&2; exit 1; }

@@ -34,12 +34,9 @@ void eval_cache(std::vector<nn::KVCache>& cache) {
   eval(arrays);
 }
 
-// Throws unless every one of the (evaluated, float32) logits is finite. Checked on the host,
-// where the test is exact; it is one pass over vocab_size floats per token. Sampling from
-// NaN logits would print garbage (or nothing) and exit 0.
-void check_finite(const Array& logits, size_t generated, const GenerateOptions& options) {
-  const float* p = logits.data<float>();
-  if (std::all_of(p, p + logits.size(), [](float v) { return std::isfinite(v); })) return;
+// Throws the error for NaN or infinite logits, naming the weight that causes them when the
+// model's directory has one. Sampling from such logits would print garbage and exit 0.
+[[noreturn]] void throw_non_finite(size_t generated, const GenerateOptions& options) {
   const std::string when =
       generated == 0 ? "for the prompt" : "after " + std::to_string(generated) + " generated tokens";
   if (options.model_directory.empty()) throw Error("the model's logits are NaN or infinite " + when);
@@ -77,6 +74,45 @@ Array prefill(models::Model& model, std::vector<nn::KVCache>& cache, const std::
   return reshape(logits, {1, logits.shape(2)});
 }
 
+namespace {
+
+// One generation step's outputs: the sampled token (uint32 [1]) and the largest |logit|
+// (float32 scalar; NaN or infinite exactly when some logit is), both lazy until read.
+struct Step {
+  Array token;
+  Array peak;
+};
+
+Step sample_step(Sampler& sampler, const Array& logits, const std::vector<int32_t>& history) {
+  return {sampler.sample(logits, history), max(abs(logits))};
+}
+
+// The model's next step on `token` (int32 [1, 1], or the previous step's lazy token).
+Step forward_step(models::Model& model, std::vector<nn::KVCache>& cache, Sampler& sampler,
+                  const Array& token, const std::vector<int32_t>& history) {
+  Array step_logits = model.forward_last(reshape(astype(token, Dtype::int32), {1, 1}), cache);
+  return sample_step(sampler, astype(reshape(step_logits, {1, step_logits.shape(2)}), Dtype::float32),
+                     history);
+}
+
+// Reads a step's token, first checking that its logits were finite.
+int32_t read_token(const Step& step, size_t generated, const GenerateOptions& options) {
+  if (!std::isfinite(step.peak.item<float>())) throw_non_finite(generated, options);
+  return static_cast<int32_t>(step.token.item<int64_t>());
+}
+
+// On a GPU the loop runs one step ahead: the next token's graph is built, recorded and
+// submitted (from the current token still on the GPU) before the current token is read,
+// so the host's work overlaps the GPU's. Not with a repetition penalty (it needs the
+// tokens on the host) nor with a rotating cache (a step past an EOS must be undone).
+bool runs_ahead(const GenerateOptions& options, const std::vector<nn::KVCache>& cache) {
+  if (core::default_device().type == Device::Type::cpu) return false;
+  if (options.sampler.repetition_penalty != 1.0f) return false;
+  return std::none_of(cache.begin(), cache.end(), [](const nn::KVCache& c) { return c.bounded(); });
+}
+
+}  // namespace
+
 GenerateResult generate(models::Model& model, std::vector<nn::KVCache>& cache,
                         const std::vector<int32_t>& prompt, const GenerateOptions& options,
                         const TokenCallback& on_token, std::vector<int32_t> history) {
@@ -94,37 +130,46 @@ GenerateResult generate(models::Model& model, std::vector<nn::KVCache>& cache,
     result.prompt_tps = static_cast<double>(prompt.size()) / std::max(result.prompt_seconds, 1e-9);
     return result;
   }
-  Array next = sampler.sample(logits, history);
-  eval({next, logits});
-  check_finite(logits, 0, options);
-  result.prompt_seconds = seconds_since(start);
-  result.prompt_tps = static_cast<double>(prompt.size()) / std::max(result.prompt_seconds, 1e-9);
+  const bool ahead = runs_ahead(options, cache);
+  Step step = sample_step(sampler, logits, history);
+  logits = Array();
+  async_eval({step.token, step.peak});
 
   auto gen_start = Clock::now();
   for (int i = 0; i < options.max_tokens; ++i) {
-    int32_t token = static_cast<int32_t>(next.item<int64_t>());
+    const bool more = i + 1 < options.max_tokens;
+    Step following;
+    if (ahead && more) {
+      following = forward_step(model, cache, sampler, step.token, history);
+      async_eval({following.token, following.peak});
+    }
+    int32_t token = read_token(step, result.tokens.size(), options);
+    if (i == 0) {
+      result.prompt_seconds = seconds_since(start);
+      result.prompt_tps = static_cast<double>(prompt.size()) / std::max(result.prompt_seconds, 1e-9);
+      gen_start = Clock::now();
+    }
     bool is_eos = std::find(options.eos_ids.begin(), options.eos_ids.end(), token) != options.eos_ids.end();
     if (is_eos && !options.ignore_eos) {
+      if (ahead && more) {  // the step past the EOS already went into the cache
+        for (auto& c : cache) c.trim_to(c.size() - 1);
+      }
       result.finish_reason = "stop";
       break;
     }
     result.tokens.push_back(token);
     history.push_back(token);
-    bool more = i + 1 < options.max_tokens;
-    if (more) {
-      // Build the next step's graph now; it runs at next.eval() after the callback.
-      Array step_logits = model.forward_last(Array(std::vector<int32_t>{token}, {1, 1}, Dtype::int32), cache);
-      logits = astype(reshape(step_logits, {1, step_logits.shape(2)}), Dtype::float32);
-      next = sampler.sample(logits, history);
+    // Build the next step's graph now; it runs after the callback.
+    if (!ahead && more) {
+      following = forward_step(model, cache, sampler, Array(std::vector<int32_t>{token}, {1, 1}, Dtype::int32),
+                               history);
     }
     if (!on_token(token)) {
       result.finish_reason = "interrupted";
       break;
     }
-    if (more) {
-      eval({next, logits});
-      check_finite(logits, result.tokens.size(), options);
-    }
+    if (!ahead && more) async_eval({following.token, following.peak});
+    step = std::move(following);
   }
   result.generation_seconds = seconds_since(gen_start);
   result.generation_tps = static_cast<double>(result.tokens.size()) / std::max(result.generation_seconds, 1e-9);

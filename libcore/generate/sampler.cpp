@@ -65,9 +65,11 @@ Array Sampler::sample(const Array& logits_in, const std::vector<int32_t>& histor
   }
   if (options_.temperature <= 0.0f) return argmax(logits, -1);
   Array logprobs = logits - logsumexp(logits, {-1}, true);
-  logprobs = apply_top_k(logprobs, options_.top_k);
+  // mlx_lm's order: top-p, min-p, then top-k (top-p first sees the whole distribution; after
+  // top-k its cumulative sums would stop short of 1 and could mask every token).
   logprobs = apply_top_p(logprobs, options_.top_p);
   logprobs = apply_min_p(logprobs, options_.min_p);
+  logprobs = apply_top_k(logprobs, options_.top_k);
   auto keys = random::split(key_, 2);
   key_ = keys[0];
   return random::categorical(keys[1], logprobs * (1.0 / options_.temperature), -1);

@@ -29,6 +29,8 @@ class KVCache {
   void set_state(core::Array keys, core::Array values, int64_t offset);
   // Drops everything after the first n positions (n <= size; unbounded caches only).
   void trim_to(int64_t n);
+  // True for a rotating cache (max_size > 0), which cannot be trimmed.
+  bool bounded() const { return max_size_ > 0; }
 
  private:
   void grow(const core::Array& like, int64_t needed);

@@ -29,6 +29,8 @@ class RmsNormGrad : public Primitive {
  public:
   RmsNormGrad(float eps, bool has_weight) : eps_(eps), has_weight_(has_weight) {}
   LAMINA_PRIMITIVE(RmsNormGrad)
+  float eps() const { return eps_; }
+  bool has_weight() const { return has_weight_; }
 
  private:
   float eps_;
@@ -57,6 +59,8 @@ class LayerNormGrad : public Primitive {
  public:
   LayerNormGrad(float eps, bool has_weight) : eps_(eps), has_weight_(has_weight) {}
   LAMINA_PRIMITIVE(LayerNormGrad)
+  float eps() const { return eps_; }
+  bool has_weight() const { return has_weight_; }
 
  private:
   float eps_;

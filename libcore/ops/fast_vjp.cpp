@@ -109,8 +109,8 @@ std::vector<Array> ScaledDotProductAttention::vjp(const std::vector<Array>& inpu
   const Array neg_inf(-std::numeric_limits<float>::infinity());
   bool may_hide_rows = false;
   if (causal_) {
-    Array query_pos = reshape(arange(kv_len - q_len, kv_len, 1, Dtype::int64), {q_len, 1});
-    Array key_pos = reshape(arange(0, kv_len, 1, Dtype::int64), {1, kv_len});
+    Array query_pos = reshape(arange(kv_len - q_len, kv_len, 1, Dtype::int32), {q_len, 1});
+    Array key_pos = reshape(arange(0, kv_len, 1, Dtype::int32), {1, kv_len});
     Array keep = less_equal(key_pos, query_pos);  // [Lq, Lk]
     keep = reshape(broadcast_to(keep, {group, q_len, kv_len}), {rows, kv_len});
     scores = where(keep, scores, neg_inf);

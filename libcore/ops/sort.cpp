@@ -54,7 +54,8 @@ Array topk(const Array& a, int k, int axis) {
     Array largest = slice_axis(argpartition(a, static_cast<int>(n - k), ax), ax, n - k, n);
     top = take_along_axis(a, largest, ax);
   }
-  Array reversed = arange(static_cast<double>(k - 1), -1.0, -1.0, Dtype::int64);
+  // int32 positions (k is an int): Vulkan's Arange and Gather kernels take them, not int64.
+  Array reversed = arange(static_cast<double>(k - 1), -1.0, -1.0, Dtype::int32);
   return take(sort(top, ax), reversed, ax);
 }
 

@@ -89,6 +89,16 @@ void eval(const std::vector<Array>& arrays) {
 #endif
 }
 
+void async_eval(const std::vector<Array>& arrays) {
+  eval(arrays);
+#ifdef LAMINA_HAS_VULKAN
+  for (const auto& a : arrays) {
+    if (a.valid()) vulkan::prefetch_to_host(a);
+  }
+  vulkan::flush_all();
+#endif
+}
+
 uint64_t evaluated_node_count() { return g_evaluated.load(); }
 
 void print_graph(std::ostream& os, const std::vector<Array>& arrays) {

@@ -12,6 +12,13 @@ namespace lamina::core {
 // freeing each intermediate as soon as its last consumer has run.
 void eval(const std::vector<Array>& arrays);
 
+// Evaluates the arrays like eval() and, for those that end up on a GPU, records a copy
+// back to host memory right behind the work that produces them: reading one of them later
+// waits only for that work, not for anything evaluated in between. (On the CPU it is
+// eval.) The generation loop uses it to build the next token's graph while the GPU still
+// computes the current token.
+void async_eval(const std::vector<Array>& arrays);
+
 // Writes the graph behind `arrays` (one line per node: id, primitive, shape, dtype, inputs).
 void print_graph(std::ostream& os, const std::vector<Array>& arrays);
 

@@ -92,11 +92,40 @@ TEST(VulkanOps, MatmulTiledAndVector) {
   }
 }
 
+// The matrix-vector kernel's paths: k read 16 bytes at a time (rows 64 elements apart,
+// k = 50: a tail of 2 elements past the last 16 bytes) or element by element (a one
+// element in, or an untransposed b), a batch of vectors, and enough outputs (9001) for 2
+// and 4 of them per team.
+TEST(VulkanOps, MatvecLoadPaths) {
+  LAMINA_REQUIRE_VULKAN();
+  Array w = random_array({37, 64}, 41);
+  Array a = random_array({1, 65}, 42);
+  Array a3 = random_array({3, 1, 64}, 43);
+  Array w3 = random_array({3, 29, 64}, 44);
+  Array tall = random_array({9001, 48}, 45);
+  Array a_tall = random_array({1, 48}, 46);
+  with_and_without_subgroups([&] {
+    for (Dtype d : kFloats) {
+      SCOPED_TRACE(dtype_name(d));
+      const double t = tol(d, 1e-4);
+      Array wd = astype(w, d), ad = astype(a, d);
+      auto wt = [&](int64_t k) { return transpose(slice(wd, {0, 0}, {37, k})); };
+      expect_gpu_matches_cpu(vk_device, [&] { return matmul(slice(ad, {0, 0}, {1, 64}), wt(64)); }, t, t);
+      expect_gpu_matches_cpu(vk_device, [&] { return matmul(slice(ad, {0, 0}, {1, 50}), wt(50)); }, t, t);
+      expect_gpu_matches_cpu(vk_device, [&] { return matmul(slice(ad, {0, 1}, {1, 65}), wt(64)); }, t, t);
+      expect_gpu_matches_cpu(vk_device, [&] { return matmul(slice(ad, {0, 0}, {1, 37}), wd); }, t, t);
+      expect_gpu_matches_cpu(vk_device, [&] { return matmul(astype(a3, d), transpose(astype(w3, d), {0, 2, 1})); }, t, t);
+      expect_gpu_matches_cpu(vk_device, [&] { return matmul(astype(a_tall, d), transpose(astype(tall, d))); }, t, t);
+    }
+  });
+}
+
 TEST(VulkanOps, RmsNormSoftmaxRope) {
   LAMINA_REQUIRE_VULKAN();
   Array x = random_array({3, 5, 77}, 10);
   Array w = random_array({77}, 11);
   Array h = random_array({2, 3, 7, 16}, 12);
+  with_and_without_subgroups([&] {
   for (Dtype d : kFloats) {
     expect_gpu_matches_cpu(vk_device, [&] { return fast::rms_norm(astype(x, d), astype(w, d), 1e-5f); }, tol(d, 1e-5), tol(d, 1e-4));
     expect_gpu_matches_cpu(vk_device, [&] { return fast::rms_norm(astype(x, d), std::nullopt, 1e-5f); }, tol(d, 1e-5), tol(d, 1e-4));
@@ -110,12 +139,14 @@ TEST(VulkanOps, RmsNormSoftmaxRope) {
     expect_gpu_matches_cpu(vk_device, [&] { return fast::rope(astype(h, d), 12, false, std::nullopt, 0.5f, 3, freqs); },
                            tol(d, 2e-5), tol(d, 1e-4));
   }
+  });
 }
 
 TEST(VulkanOps, LayerNorm) {
   LAMINA_REQUIRE_VULKAN();
   Array x = add(random_array({3, 5, 77}, 40), Array(3.0f));  // a mean far from 0
   Array w = random_array({77}, 41), b = random_array({77}, 42);
+  with_and_without_subgroups([&] {
   for (Dtype d : kFloats) {
     auto c = [&](const Array& a) { return astype(a, d); };
     expect_gpu_matches_cpu(vk_device, [&] { return fast::layer_norm(c(x), c(w), c(b), 1e-5f); }, tol(d, 1e-5), tol(d, 1e-4));
@@ -126,6 +157,28 @@ TEST(VulkanOps, LayerNorm) {
     // float32 weights with half x.
     expect_gpu_matches_cpu(vk_device, [&] { return fast::layer_norm(c(x), w, b, 1e-5f); }, tol(d, 1e-5), tol(d, 1e-4));
   }
+  });
+}
+
+// Rows held in registers (2048: the TinyLlama hidden size; 4096: the largest that fits)
+// and longer rows (the loop over memory, 1024 invocations), subgroups on and off.
+TEST(VulkanOps, NormsOfLongRows) {
+  LAMINA_REQUIRE_VULKAN();
+  with_and_without_subgroups([&] {
+    for (int64_t n : {2048, 4096, 4097, 20000}) {
+      SCOPED_TRACE("n=" + std::to_string(n));
+      Array x = add(random_array({3, n}, 50), Array(1.0f));
+      Array w = random_array({n}, 51), b = random_array({n}, 52);
+      for (Dtype d : kFloats) {
+        auto c = [&](const Array& a) { return astype(a, d); };
+        expect_gpu_matches_cpu(vk_device, [&] { return fast::rms_norm(c(x), c(w), 1e-5f); }, tol(d, 1e-5), tol(d, 1e-4));
+        expect_gpu_matches_cpu(vk_device, [&] { return fast::rms_norm(c(slice(x, {0, 0}, {3, n}, {2, 1})), std::nullopt, 1e-5f); },
+                               tol(d, 1e-5), tol(d, 1e-4));
+        expect_gpu_matches_cpu(vk_device, [&] { return softmax(c(x), -1); }, tol(d, 1e-6), tol(d, 1e-4));
+        expect_gpu_matches_cpu(vk_device, [&] { return fast::layer_norm(c(x), c(w), c(b), 1e-5f); }, tol(d, 1e-5), tol(d, 1e-4));
+      }
+    }
+  });
 }
 
 TEST(VulkanOps, Attention) {
@@ -144,6 +197,63 @@ TEST(VulkanOps, Attention) {
     expect_gpu_matches_cpu(vk_device, [&] { return fast::scaled_dot_product_attention(c(q), c(k), c(v), 0.2f, mask); }, tol(d, 1e-5), tol(d, 1e-4));
     expect_gpu_matches_cpu(vk_device, [&] { return fast::scaled_dot_product_attention(c(q1), c(k1), c(v1), 0.2f); }, tol(d, 1e-5), tol(d, 1e-4));
   }
+}
+
+// The split-key decode path (sdpa_decode.comp: Lq <= 4, head dims <= 256): key counts
+// around its 32-key tiles and beyond its 32 splits per row, GQA, causal, masks, and K/V
+// as the KV cache gives them (the first Lk rows of a larger cache buffer).
+TEST(VulkanOps, AttentionSplitKeys) {
+  LAMINA_REQUIRE_VULKAN();
+  const int64_t B = 2, Hq = 8, Hkv = 2, D = 64, capacity = 3072;
+  Array k_cache = random_array({B, Hkv, capacity, D}, 60);
+  Array v_cache = random_array({B, Hkv, capacity, D}, 61);
+  for (int64_t lk : {1, 5, 31, 32, 33, 100, 1025, 2049, 3000}) {
+    for (int64_t lq : {1, 2, 3, 4}) {
+      if (lq > lk) continue;
+      SCOPED_TRACE("Lq=" + std::to_string(lq) + " Lk=" + std::to_string(lk));
+      Array q = random_array({B, Hq, lq, D}, 62 + lq);
+      Array k = slice(k_cache, {0, 0, 0, 0}, {B, Hkv, lk, D});
+      Array v = slice(v_cache, {0, 0, 0, 0}, {B, Hkv, lk, D});
+      Array bool_mask = greater(random_array({lq, lk}, 70), Array(-0.5f));
+      Array float_mask = random_array({B, 1, lq, lk}, 71);
+      const bool all_dtypes = lq == 1 || lk == 1025;
+      for (Dtype d : kFloats) {
+        if (d != Dtype::float32 && !all_dtypes) continue;
+        auto c = [&](const Array& x) { return astype(x, d); };
+        expect_gpu_matches_cpu(vk_device, [&] { return fast::scaled_dot_product_attention(c(q), c(k), c(v), 0.125f); },
+                               tol(d, 1e-5), tol(d, 1e-4));
+        expect_gpu_matches_cpu(vk_device, [&] { return fast::scaled_dot_product_attention(c(q), c(k), c(v), 0.125f, "causal"); },
+                               tol(d, 1e-5), tol(d, 1e-4));
+        expect_gpu_matches_cpu(vk_device, [&] { return fast::scaled_dot_product_attention(c(q), c(k), c(v), 0.125f, bool_mask); },
+                               tol(d, 1e-5), tol(d, 1e-4));
+        expect_gpu_matches_cpu(vk_device, [&] { return fast::scaled_dot_product_attention(c(q), c(k), c(v), 0.125f, float_mask); },
+                               tol(d, 1e-5), tol(d, 1e-4));
+      }
+    }
+  }
+  // Head dims not a multiple of anything (q/k 24, v 20), the largest of this path (256) and
+  // one past it (the one-workgroup-per-row kernel); K/V transposed from [B, L, H, D].
+  for (auto [dk, dv] : {std::pair<int64_t, int64_t>{24, 20}, {256, 256}, {257, 100}}) {
+    SCOPED_TRACE("D=" + std::to_string(dk) + " Dv=" + std::to_string(dv));
+    Array q = random_array({1, 6, 2, dk}, 80);
+    Array k = transpose(random_array({1, 333, 3, dk}, 81), {0, 2, 1, 3});
+    Array v = transpose(random_array({1, 333, 3, dv}, 82), {0, 2, 1, 3});
+    for (Dtype d : kFloats) {
+      auto c = [&](const Array& x) { return astype(x, d); };
+      expect_gpu_matches_cpu(vk_device, [&] { return fast::scaled_dot_product_attention(c(q), c(k), c(v), 0.1f, "causal"); },
+                             tol(d, 1e-5), tol(d, 1e-4));
+    }
+  }
+  // A fully masked row (every key false) gives zeros, as on the CPU.
+  Array q = random_array({1, 2, 1, 16}, 90);
+  Array k = random_array({1, 1, 70, 16}, 91);
+  Array none = zeros({1, 70}, Dtype::bool_);
+  expect_gpu_matches_cpu(vk_device, [&] { return fast::scaled_dot_product_attention(q, k, k, 0.25f, none); }, 1e-6, 1e-5);
+  // The same dispatch twice in one eval: the arrival counters were reset by the first.
+  expect_gpu_matches_cpu(vk_device, [&] {
+    Array once = fast::scaled_dot_product_attention(q, k, k, 0.25f);
+    return add(once, fast::scaled_dot_product_attention(q, k, k, 0.25f));
+  }, 1e-6, 1e-5);
 }
 
 TEST(VulkanOps, GatherConcatenateSliceUpdate) {

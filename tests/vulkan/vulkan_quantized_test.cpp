@@ -120,6 +120,44 @@ TEST(VulkanQuantized, MatmulMatchesCpuOnAwkwardShapes) {
   });
 }
 
+// The matvec kernel's load paths and row blocking: rows of 13 packs (2- and 6-bit rows not
+// 16-byte aligned: word loads; 4- and 8-bit: 16-byte loads), a weight starting past its
+// first row, x read 16 bytes at a time or element by element (a view one element in),
+// packs not a multiple of the lanes, and enough outputs for 2 and 4 of them per team.
+TEST(VulkanQuantized, MatvecLoadPathsMatchCpu) {
+  LAMINA_REQUIRE_VULKAN();
+  Array w = random_array({67, 416}, 21);
+  Array x = random_array({3, 417}, 22);
+  Array x_rows = random_array({3, 416}, 25);
+  Array tall = random_array({16411, 256}, 23);
+  Array x_tall = random_array({2, 256}, 24);
+  with_and_without_subgroups([&] {
+    for (Dtype d : {Dtype::float32, Dtype::float16, Dtype::bfloat16}) {
+      SCOPED_TRACE(dtype_name(d));
+      const double tol = d == Dtype::float32 ? 1e-4 : d == Dtype::float16 ? 4e-3 : 3e-2;
+      for (int bits : {2, 3, 4, 6, 8}) {
+        SCOPED_TRACE(std::to_string(bits) + " bits");
+        auto q = quantize(astype(w, d), 32, bits);
+        const int64_t words = q.weight.shape(1), groups = q.scales.shape(1);
+        Array xd = astype(x, d);
+        auto qmm = [&](const Array& in, bool skip_row) {
+          Array wq = skip_row ? slice(q.weight, {1, 0}, {67, words}) : q.weight;
+          Array s = skip_row ? slice(q.scales, {1, 0}, {67, groups}) : q.scales;
+          Array b = skip_row ? slice(q.biases, {1, 0}, {67, groups}) : q.biases;
+          return quantized_matmul(in, wq, s, b, true, 32, bits);
+        };
+        expect_gpu_matches_cpu(vk_device, [&] { return qmm(astype(x_rows, d), false); }, tol, tol);
+        expect_gpu_matches_cpu(vk_device, [&] { return qmm(slice(xd, {0, 1}, {3, 417}), false); }, tol, tol);
+        expect_gpu_matches_cpu(vk_device, [&] { return qmm(slice(xd, {1, 0}, {2, 416}), true); }, tol, tol);
+      }
+      auto q = quantize(astype(tall, d), 64, 4);
+      expect_gpu_matches_cpu(
+          vk_device, [&] { return quantized_matmul(astype(x_tall, d), q.weight, q.scales, q.biases, true, 64, 4); }, tol,
+          tol);
+    }
+  });
+}
+
 TEST(VulkanQuantized, EmbeddingGatherDequantize) {
   LAMINA_REQUIRE_VULKAN();
   Array table = random_array({50, 96}, 5);

@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
+#include <vector>
 
 #include "libcore/backend/vulkan/transfer.h"
 #include "libcore/ops/ops.h"
@@ -75,6 +77,52 @@ TEST(VulkanSpeed, DISABLED_QuantizedAndReduce) {
   Array m = random_array({4096, 4096}, 10);
   s = seconds_per_run(vk_device, 20, [&] { return sum(m, {1}); });
   std::printf("sum float32 4096x4096 over rows: %.3f ms, %.1f GB/s\n", s * 1e3, 4096.0 * 4096 * 4 / s / 1e9);
+}
+
+// Decode matrix-vector products of TinyLlama-1.1B's shapes, chained (each reads the last
+// one's output) as in a layer: time per dispatch, barriers included, and GB/s of weights.
+TEST(VulkanSpeed, DISABLED_DecodeMatvecChain) {
+  LAMINA_REQUIRE_VULKAN();
+  const int chain = 40;
+  Array x = astype(random_array({1, 2048}, 11), Dtype::float16);
+  struct Weights {
+    const char* name;
+    std::function<Array(const Array&, int)> apply;  // 0: square, 1: up, 2: down
+    double bytes[3];
+  };
+  std::vector<Array> f16;
+  const int64_t shapes[3][2] = {{2048, 2048}, {5632, 2048}, {2048, 5632}};
+  for (int i = 0; i < 3; ++i) f16.push_back(astype(random_array({shapes[i][0], shapes[i][1]}, 12 + i), Dtype::float16));
+  eval(f16);
+  std::vector<QuantizedArrays> q4;
+  for (const Array& w : f16) q4.push_back(quantize(w, 64, 4));
+  for (auto& q : q4) eval({q.weight, q.scales, q.biases});
+  auto q_bytes = [&](int i) {
+    return static_cast<double>(q4[i].weight.nbytes() + q4[i].scales.nbytes() + q4[i].biases.nbytes());
+  };
+  Weights kinds[] = {
+      {"float16", [&](const Array& in, int i) { return matmul(in, transpose(f16[i])); },
+       {f16[0].nbytes() * 1.0, f16[1].nbytes() * 1.0, f16[2].nbytes() * 1.0}},
+      {"4-bit g64", [&](const Array& in, int i) {
+         return quantized_matmul(in, q4[i].weight, q4[i].scales, q4[i].biases, true, 64, 4);
+       }, {q_bytes(0), q_bytes(1), q_bytes(2)}},
+  };
+  for (const Weights& kind : kinds) {
+    double s = seconds_per_run(vk_device, 10, [&] {
+      Array y = x;
+      for (int i = 0; i < chain; ++i) y = kind.apply(y, 0);
+      return y;
+    });
+    std::printf("matvec chain %s 2048x2048: %.2f us per dispatch, %.0f GB/s\n", kind.name, s * 1e6 / chain,
+                kind.bytes[0] * chain / s / 1e9);
+    s = seconds_per_run(vk_device, 10, [&] {
+      Array y = x;
+      for (int i = 0; i < chain / 2; ++i) y = kind.apply(kind.apply(y, 1), 2);
+      return y;
+    });
+    std::printf("matvec chain %s 5632x2048 + 2048x5632: %.2f us per dispatch, %.0f GB/s\n", kind.name,
+                s * 1e6 / chain, (kind.bytes[1] + kind.bytes[2]) * chain / 2 / s / 1e9);
+  }
 }
 
 }  // namespace

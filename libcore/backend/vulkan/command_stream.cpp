@@ -44,6 +44,7 @@ CommandStream::CommandStream(Context& ctx) : ctx_(ctx) {
     VkFenceCreateInfo fi{};
     fi.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO;
     check(vk.vkCreateFence(ctx.device(), &fi, nullptr, &b.fence), "vkCreateFence");
+    b.profiler = std::make_unique<DispatchProfiler>(ctx, kDispatchesPerBatch);
   }
 }
 
@@ -76,6 +77,7 @@ void CommandStream::begin(Batch& b) {
   b.params_used = 0;
   b.staging_used = 0;
   b.dispatch_count = 0;
+  b.profiler->begin(b.commands);
   // Orders this batch after everything submitted before it (and after its own prologue).
   barrier(b.commands);
 }
@@ -91,10 +93,15 @@ CommandStream::Batch& CommandStream::current() {
 void CommandStream::finish(Batch& b) {
   const Api& vk = api();
   if (!b.in_flight) return;
-  VkResult r = vk.vkWaitForFences(ctx_.device(), 1, &b.fence, VK_TRUE, UINT64_MAX);
+  VkResult r;
+  {
+    HostTimer timer("waiting for the GPU");
+    r = vk.vkWaitForFences(ctx_.device(), 1, &b.fence, VK_TRUE, UINT64_MAX);
+  }
   check(r, "vkWaitForFences");
   check(vk.vkResetFences(ctx_.device(), 1, &b.fence), "vkResetFences");
   b.in_flight = false;
+  b.profiler->collect();
   for (auto pool : b.pools) vk.vkResetDescriptorPool(ctx_.device(), pool, 0);
   b.pool_index = 0;
   b.sets_left = b.pools.empty() ? 0 : kSetsPerPool;
@@ -173,6 +180,7 @@ void CommandStream::dispatch(const Pipeline& pipeline, const std::vector<uint32_
                 " buffers for a pipeline of " + std::to_string(pipeline.bindings - 1));
   }
   if (groups_x == 0 || groups_y == 0 || groups_z == 0) return;
+  HostTimer timer("recording a dispatch");
   const uint32_t max_groups = ctx_.limits().maxComputeWorkGroupCount[0];
   if (groups_x > max_groups) throw Error("vulkan: dispatch of " + std::to_string(groups_x) + " groups exceeds the device limit");
   const Api& vk = api();
@@ -215,7 +223,9 @@ void CommandStream::dispatch(const Pipeline& pipeline, const std::vector<uint32_
   vk.vkCmdBindPipeline(b->commands, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.pipeline);
   vk.vkCmdBindDescriptorSets(b->commands, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.layout, 0, 1,
                              &set, 0, nullptr);
+  b->profiler->before_dispatch(b->commands, pipeline.shader);
   vk.vkCmdDispatch(b->commands, groups_x, groups_y, groups_z);
+  b->profiler->after_dispatch(b->commands);
   b->dispatch_count += 1;
   total_dispatches_ += 1;
 }
@@ -239,14 +249,14 @@ void CommandStream::copy(VkBuffer src, VkDeviceSize src_offset, VkBuffer dst,
   api().vkCmdCopyBuffer(b.commands, src, dst, 1, &region);
 }
 
-void CommandStream::download(VkBuffer src, VkDeviceSize src_offset, VkDeviceSize bytes, void* dst) {
-  if (bytes == 0) return;
+CommandStream::Readback CommandStream::readback(VkBuffer src, VkDeviceSize src_offset,
+                                                VkDeviceSize bytes) {
   Batch& b = current();
-  // A chunk of its own: the batch's staging is recycled by the wait below.
-  HostChunk chunk = ctx_.memory().take_host_chunk(bytes);
+  // A chunk of its own: the batch's staging is recycled when the batch completes.
+  Readback r{ctx_.memory().take_host_chunk(bytes), total_submits_ + 1};
   hazard({Range{src, src_offset, src_offset + bytes}}, {});
   VkBufferCopy region{src_offset, 0, bytes};
-  api().vkCmdCopyBuffer(b.commands, src, chunk.buffer, 1, &region);
+  api().vkCmdCopyBuffer(b.commands, src, r.chunk.buffer, 1, &region);
   // Make the copy visible to host reads after the fence.
   VkMemoryBarrier mb{};
   mb.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
@@ -254,14 +264,27 @@ void CommandStream::download(VkBuffer src, VkDeviceSize src_offset, VkDeviceSize
   mb.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
   api().vkCmdPipelineBarrier(b.commands, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT,
                              0, 1, &mb, 0, nullptr, 0, nullptr);
+  return r;
+}
+
+void CommandStream::wait(uint64_t serial) {
+  if (serial > total_submits_) submit();
+  for (auto& b : batches_) {
+    if (b.in_flight && b.serial <= serial) finish(b);
+  }
+}
+
+void CommandStream::download(VkBuffer src, VkDeviceSize src_offset, VkDeviceSize bytes, void* dst) {
+  if (bytes == 0) return;
+  Readback r = readback(src, src_offset, bytes);
   try {
-    synchronize();
+    wait(r.serial);
   } catch (...) {
-    ctx_.memory().give_back_host_chunk(chunk);
+    ctx_.memory().give_back_host_chunk(r.chunk);
     throw;
   }
-  std::memcpy(dst, chunk.mapped, bytes);
-  ctx_.memory().give_back_host_chunk(chunk);
+  std::memcpy(dst, r.chunk.mapped, bytes);
+  ctx_.memory().give_back_host_chunk(r.chunk);
 }
 
 void CommandStream::submit() {
@@ -285,10 +308,14 @@ void CommandStream::submit() {
   si.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
   si.commandBufferCount = 2;
   si.pCommandBuffers = cbs;
-  check(vk.vkQueueSubmit(ctx_.queue(), 1, &si, b.fence), "vkQueueSubmit");
+  {
+    HostTimer timer("vkQueueSubmit");
+    check(vk.vkQueueSubmit(ctx_.queue(), 1, &si, b.fence), "vkQueueSubmit");
+  }
   b.recording = false;
   b.in_flight = true;
   total_submits_ += 1;
+  b.serial = total_submits_;
   pending_reads_.clear();
   pending_writes_.clear();
   current_ = (current_ + 1) % batches_.size();

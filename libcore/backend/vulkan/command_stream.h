@@ -10,6 +10,7 @@
 #include "libcore/array/buffer.h"
 #include "libcore/backend/vulkan/device_memory.h"
 #include "libcore/backend/vulkan/pipelines.h"
+#include "libcore/backend/vulkan/profiler.h"
 
 namespace lamina::core::vulkan {
 
@@ -42,6 +43,16 @@ class CommandStream {
             VkDeviceSize bytes);
   // Copies a device range to host memory: submits what is queued and waits for it.
   void download(VkBuffer src, VkDeviceSize src_offset, VkDeviceSize bytes, void* dst);
+  // A copy of a device range into host memory, recorded now: its bytes are valid in
+  // `chunk` once wait(serial) has returned. The caller gives the chunk back afterwards.
+  struct Readback {
+    HostChunk chunk;
+    uint64_t serial = 0;
+  };
+  Readback readback(VkBuffer src, VkDeviceSize src_offset, VkDeviceSize bytes);
+  // Waits until the work recorded up to `serial` has completed (submitting it if it is
+  // still being recorded); later submissions keep running.
+  void wait(uint64_t serial);
   // Submits what is recorded without waiting (the GPU starts while the host goes on).
   void submit();
   // Submits and waits until the GPU has finished everything.
@@ -70,6 +81,8 @@ class CommandStream {
     std::vector<HostChunk> staging;
     VkDeviceSize staging_used = 0;
     uint32_t dispatch_count = 0;
+    uint64_t serial = 0;  // submission number, counted from 1
+    std::unique_ptr<DispatchProfiler> profiler;
   };
 
   Batch& current();  // the recording batch, begun if needed
@@ -87,7 +100,7 @@ class CommandStream {
   size_t current_ = 0;
   std::vector<Range> pending_reads_, pending_writes_;
   uint64_t total_dispatches_ = 0;
-  uint64_t total_submits_ = 0;
+  uint64_t total_submits_ = 0;  // also the serial of the last submitted batch
 };
 
 }  // namespace lamina::core::vulkan

@@ -34,6 +34,7 @@ Context::Context(const DeviceInfo& info) : info_(info) {
   }
   if (chosen < 0) throw Error("vulkan:" + std::to_string(info.index) + " has no compute queue");
   queue_family_ = static_cast<uint32_t>(chosen);
+  timestamps_ = families[queue_family_].timestampValidBits > 0 && limits_.timestampPeriod > 0;
 
   float priority = 1.0f;
   VkDeviceQueueCreateInfo queue_info{};

@@ -30,6 +30,8 @@ class Context {
                        VkMemoryPropertyFlags preferred) const;
   // Storage-buffer binding offsets are aligned to this (a power of two, at least 16).
   VkDeviceSize binding_alignment() const { return binding_alignment_; }
+  // True when the compute queue writes timestamps (for LAMINA_VULKAN_PROFILE).
+  bool timestamps() const { return timestamps_; }
 
   DeviceMemory& memory() { return *memory_allocator_; }
   CommandStream& stream() { return *stream_; }
@@ -43,6 +45,7 @@ class Context {
   VkPhysicalDeviceLimits limits_{};
   VkPhysicalDeviceMemoryProperties memory_{};
   VkDeviceSize binding_alignment_ = 16;
+  bool timestamps_ = false;
   std::unique_ptr<DeviceMemory> memory_allocator_;
   std::unique_ptr<CommandStream> stream_;
   std::unique_ptr<Pipelines> pipelines_;

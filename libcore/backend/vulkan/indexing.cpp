@@ -2,6 +2,7 @@
 // Concatenate and SliceUpdate (strided copies into regions of the output).
 #include "libcore/backend/vulkan/kernel_registry.h"
 #include "libcore/backend/vulkan/kernel_util.h"
+#include "libcore/backend/vulkan/scratch.h"
 #include "libcore/backend/vulkan/strided.h"
 #include "libcore/ops/indexing_primitives.h"
 #include "libcore/ops/slice_update_primitive.h"
@@ -10,12 +11,14 @@ namespace lamina::core {
 
 LAMINA_VULKAN_KERNEL(Gather) {
   const Array& a = inputs[0];
-  const Array& idx = inputs[1];
   auto t = vulkan::dtype_suffix(a.dtype());
-  bool ok = t && (idx.dtype() == Dtype::int32 || idx.dtype() == Dtype::uint32) &&
-            a.is_row_contiguous() && idx.is_row_contiguous() && a.ndim() > 0 && a.shape(p.axis()) > 0;
+  bool ok = t && (inputs[1].dtype() == Dtype::int32 || inputs[1].dtype() == Dtype::uint32) &&
+            a.is_row_contiguous() && a.ndim() > 0 && a.shape(p.axis()) > 0;
   if (!ok) return vulkan::run_on_cpu(p, inputs, out);
   auto& ctx = vulkan::context_of(out);
+  // Strided indices (a training batch's inputs are a slice of its tokens) are copied first.
+  Array idx;
+  vulkan::row_major_on_gpu(ctx, inputs[1], out, idx);
   vulkan::allocate_output(ctx, out);
   if (out.size() == 0) return;
   const int axis = p.axis();

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "libcore/backend/vulkan/kernel_util.h"
+#include "libcore/backend/vulkan/profiler.h"
 #include "libcore/ops/primitive.h"
 
 namespace lamina::core::vulkan {
@@ -23,6 +24,7 @@ bool register_kernel(std::type_index type, KernelFn fn) {
 bool has_kernel(std::type_index type) { return table().count(type) > 0; }
 
 void run_registered(Primitive& primitive, const std::vector<Array>& inputs, Array& out) {
+  HostTimer timer("kernels' host side");
   auto it = table().find(typeid(primitive));
   if (it == table().end()) return run_on_cpu(primitive, inputs, out);
   it->second(primitive, inputs, out);

@@ -122,6 +122,7 @@ const Pipeline& Pipelines::get(const std::string& shader, uint32_t bindings,
 
   Pipeline p;
   p.bindings = bindings;
+  p.shader = shader;
   p.set_layout = set_layout(bindings);
   p.layout = layouts_[bindings].second;
   std::vector<VkSpecializationMapEntry> entries(constants.size());

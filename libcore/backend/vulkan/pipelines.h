@@ -19,6 +19,7 @@ struct Pipeline {
   VkPipelineLayout layout = VK_NULL_HANDLE;
   VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
   uint32_t bindings = 0;  // binding 0 is the parameter block, 1.. the arrays
+  std::string shader;     // the variant's name (for LAMINA_VULKAN_PROFILE)
 };
 
 class Pipelines {

@@ -2,6 +2,9 @@
 #include "libcore/backend/vulkan/transfer.h"
 
 #include <cstring>
+#include <deque>
+#include <mutex>
+#include <optional>
 
 #include "libcore/backend/vulkan/command_stream.h"
 #include "libcore/backend/vulkan/context.h"
@@ -30,6 +33,36 @@ std::shared_ptr<Buffer> download_span(const Array& a, size_t bytes) {
   return host;
 }
 
+// Readbacks recorded by prefetch_to_host and not yet read, oldest first.
+struct Prefetch {
+  std::shared_ptr<Buffer> buffer;  // keeps the GPU buffer (and its address) alive
+  size_t offset;
+  size_t bytes;
+  Context* ctx;
+  CommandStream::Readback readback;
+};
+constexpr size_t kMaxPrefetches = 64;
+std::mutex g_prefetch_mutex;
+std::deque<Prefetch> g_prefetches;
+
+void retire(Prefetch& p) {
+  p.ctx->stream().wait(p.readback.serial);
+  p.ctx->memory().give_back_host_chunk(p.readback.chunk);
+}
+
+// The prefetched copy of a's span, removed from the list; nullopt when there is none.
+std::optional<Prefetch> take_prefetch(const Array& a, size_t bytes) {
+  std::lock_guard<std::mutex> lock(g_prefetch_mutex);
+  for (auto it = g_prefetches.begin(); it != g_prefetches.end(); ++it) {
+    if (it->buffer == a.buffer() && it->offset == a.offset() && it->bytes == bytes) {
+      Prefetch p = std::move(*it);
+      g_prefetches.erase(it);
+      return p;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 bool on_device(const Array& a) {
@@ -55,9 +88,33 @@ void move_to_device(const Array& a, int device) {
 void move_to_host(const Array& a) {
   if (!on_device(a)) return;
   size_t bytes = static_cast<size_t>(span_elements(a)) * a.itemsize();
-  auto host = download_span(a, bytes);
+  std::shared_ptr<Buffer> host;
+  if (auto p = take_prefetch(a, bytes)) {
+    host = allocator::malloc(bytes);
+    p->ctx->stream().wait(p->readback.serial);
+    std::memcpy(host->data(), p->readback.chunk.mapped, bytes);
+    p->ctx->memory().give_back_host_chunk(p->readback.chunk);
+  } else {
+    host = download_span(a, bytes);
+  }
   Array node = a;
   node.set_data(std::move(host), 0, a.strides());
+}
+
+void prefetch_to_host(const Array& a) {
+  if (!on_device(a)) return;
+  size_t bytes = static_cast<size_t>(span_elements(a)) * a.itemsize();
+  if (bytes == 0) return;
+  Context& ctx = context(a.buffer()->device().index);
+  const auto& alloc = DeviceMemory::allocation(*a.buffer());
+  Prefetch p{a.buffer(), a.offset(), bytes, &ctx,
+             ctx.stream().readback(alloc.buffer, alloc.offset + a.offset(), bytes)};
+  std::lock_guard<std::mutex> lock(g_prefetch_mutex);
+  g_prefetches.push_back(std::move(p));
+  if (g_prefetches.size() > kMaxPrefetches) {  // never read: stop holding its memory
+    retire(g_prefetches.front());
+    g_prefetches.pop_front();
+  }
 }
 
 Array host_copy(const Array& a) {

@@ -61,7 +61,11 @@
   X(vkResetFences)                        \
   X(vkWaitForFences)                      \
   X(vkGetFenceStatus)                     \
-  X(vkQueueSubmit)
+  X(vkQueueSubmit)                        \
+  X(vkCreateQueryPool)                    \
+  X(vkCmdResetQueryPool)                  \
+  X(vkCmdWriteTimestamp)                  \
+  X(vkGetQueryPoolResults)
 
 namespace lamina::core::vulkan {
 

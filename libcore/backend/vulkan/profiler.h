@@ -1,0 +1,59 @@
+// GPU timestamps around every dispatch, when LAMINA_VULKAN_PROFILE=1: the time each shader
+// took, summed over the run, and how busy the GPU was between the first and last dispatch
+// of each submission, printed to stderr at exit. For finding what to make faster; off by
+// default (timestamps cost a little).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "libcore/backend/vulkan/vulkan_api.h"
+
+namespace lamina::core::vulkan {
+
+class Context;
+
+// The timestamps of one command buffer's dispatches (one per batch of the command stream).
+class DispatchProfiler {
+ public:
+  // True when LAMINA_VULKAN_PROFILE is set to something other than 0.
+  static bool requested();
+
+  // Room for `max_dispatches` per command buffer; inactive when the device's compute queue
+  // has no timestamps.
+  DispatchProfiler(Context& ctx, uint32_t max_dispatches);
+  bool active() const { return pool_ != VK_NULL_HANDLE; }
+
+  void begin(VkCommandBuffer cb);  // at the start of recording
+  void before_dispatch(VkCommandBuffer cb, const std::string& shader);
+  void after_dispatch(VkCommandBuffer cb);
+  // After the command buffer has completed: adds its times to the run's totals.
+  void collect();
+
+ private:
+  Context& ctx_;
+  VkQueryPool pool_ = VK_NULL_HANDLE;
+  uint32_t capacity_ = 0;
+  std::vector<std::string> shaders_;  // the recorded dispatches' shaders, in order
+};
+
+// With LAMINA_VULKAN_PROFILE=1, adds the host time of its scope, less that of the timers
+// nested in it, to the run's total for `what` (printed with the GPU times): where the
+// host's per-token time goes.
+class HostTimer {
+ public:
+  explicit HostTimer(const char* what);
+  ~HostTimer();
+  HostTimer(const HostTimer&) = delete;
+  HostTimer& operator=(const HostTimer&) = delete;
+
+ private:
+  const char* what_;
+  std::chrono::steady_clock::time_point start_;
+  HostTimer* parent_ = nullptr;
+  double nested_seconds_ = 0;
+};
+
+}  // namespace lamina::core::vulkan

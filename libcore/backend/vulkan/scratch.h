@@ -1,0 +1,34 @@
+// Temporary GPU arrays for kernels that need working storage (sort keys, row-major copies
+// of strided operands). Dropping one after recording is safe: a later command that reuses
+// its range is ordered after the reads by the command stream's hazard barriers.
+#pragma once
+
+#include "libcore/array/array.h"
+#include "libcore/backend/vulkan/device_memory.h"
+#include "libcore/backend/vulkan/kernel_util.h"
+#include "libcore/backend/vulkan/strided.h"
+
+namespace lamina::core::vulkan {
+
+// A fresh row-major GPU array of `shape` and `dtype` on the device of `device_of`.
+inline Array scratch_array(Context& ctx, const Array& device_of, const Shape& shape, Dtype dtype) {
+  size_t bytes = static_cast<size_t>(shape_size(shape)) * size_of(dtype);
+  Array a = Array::from_buffer(ctx.memory().allocate(bytes > 0 ? bytes : 4), 0, shape,
+                               row_major_strides(shape), dtype);
+  a.set_device(device_of.device());
+  return a;
+}
+
+// `a` itself when it is row-major, else a row-major GPU copy (false when no copy variant
+// exists for a's dtype).
+inline bool row_major_on_gpu(Context& ctx, const Array& a, const Array& device_of, Array& result) {
+  if (a.is_row_contiguous()) {
+    result = a;
+    return true;
+  }
+  if (!dtype_suffix(a.dtype())) return false;
+  result = scratch_array(ctx, device_of, a.shape(), a.dtype());
+  return strided_copy(ctx, a, result);
+}
+
+}  // namespace lamina::core::vulkan
