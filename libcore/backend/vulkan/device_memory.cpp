@@ -2,6 +2,8 @@
 #include "libcore/backend/vulkan/device_memory.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 
 #include "libcore/backend/vulkan/command_stream.h"
 #include "libcore/backend/vulkan/context.h"
@@ -28,13 +30,33 @@ std::string mib(VkDeviceSize bytes) {
   return std::to_string((bytes + (1 << 20) - 1) >> 20) + " MiB";
 }
 
+// LAMINA_VULKAN_MEMORY_LIMIT: bytes, or a number with a K/M/G suffix (powers of 1024);
+// unset or empty: no limit. Throws on anything else.
+VkDeviceSize memory_limit_from_env() {
+  const char* text = std::getenv("LAMINA_VULKAN_MEMORY_LIMIT");
+  if (text == nullptr || *text == '\0') return 0;
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long value = std::strtoull(text, &end, 10);
+  VkDeviceSize scale = 1;
+  if (*end == 'K' || *end == 'k') scale = VkDeviceSize{1} << 10;
+  if (*end == 'M' || *end == 'm') scale = VkDeviceSize{1} << 20;
+  if (*end == 'G' || *end == 'g') scale = VkDeviceSize{1} << 30;
+  if (scale != 1) ++end;
+  if (end == text || *end != '\0' || errno != 0 || value == 0 || value > (~VkDeviceSize{0}) / scale) {
+    throw Error(std::string("LAMINA_VULKAN_MEMORY_LIMIT='") + text +
+                "' is not a size (bytes, or a number with K, M or G)");
+  }
+  return value * scale;
+}
+
 }  // namespace
 
 DeviceAllocation::~DeviceAllocation() {
   if (memory != nullptr) memory->release(block, offset, size);
 }
 
-DeviceMemory::DeviceMemory(Context& ctx) : ctx_(ctx) {
+DeviceMemory::DeviceMemory(Context& ctx) : ctx_(ctx), limit_(memory_limit_from_env()) {
   // Blocks must be bindable whole; keep them under the storage-buffer range limit.
   block_size_ = std::min<VkDeviceSize>(kDefaultBlockBytes, ctx.limits().maxStorageBufferRange);
   block_size_ = block_size_ / 65536 * 65536;
@@ -84,11 +106,13 @@ bool DeviceMemory::create_buffer(VkDeviceSize size, int memory_type, VkBuffer& b
 }
 
 int DeviceMemory::new_block(VkDeviceSize min_size) {
+  auto within_limit = [&](VkDeviceSize size) { return limit_ == 0 || reserved_ + size <= limit_; };
   Block b;
   b.size = std::max(block_size_, min_size);
-  if (!create_buffer(b.size, device_type_, b.buffer, b.memory)) {
+  if (!within_limit(b.size) || !create_buffer(b.size, device_type_, b.buffer, b.memory)) {
     b.size = min_size;
-    if (min_size == block_size_ || !create_buffer(b.size, device_type_, b.buffer, b.memory)) {
+    if (min_size == block_size_ || !within_limit(b.size) ||
+        !create_buffer(b.size, device_type_, b.buffer, b.memory)) {
       return -1;
     }
   }
@@ -140,8 +164,8 @@ std::shared_ptr<Buffer> DeviceMemory::allocate(size_t bytes) {
     if (block < 0) {
       throw Error("vulkan:" + std::to_string(ctx_.index()) + ": out of GPU memory allocating " +
                   mib(rounded) + " (" + mib(active_) + " in use by arrays, " + mib(reserved_) +
-                  " reserved by lamina, " + mib(ctx_.info().device_local_bytes) +
-                  " on the device)");
+                  " reserved by lamina, " + mib(ctx_.info().device_local_bytes) + " on the device" +
+                  (limit_ ? ", LAMINA_VULKAN_MEMORY_LIMIT " + mib(limit_) : std::string()) + ")");
     }
     offset = blocks_[block].used;
     blocks_[block].used += rounded;

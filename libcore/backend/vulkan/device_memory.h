@@ -48,6 +48,8 @@ class DeviceMemory {
 
   size_t active_bytes() const;
   size_t reserved_bytes() const;
+  // The most device memory lamina reserves (LAMINA_VULKAN_MEMORY_LIMIT); 0: no limit.
+  VkDeviceSize limit() const { return limit_; }
 
  private:
   friend struct DeviceAllocation;
@@ -76,6 +78,7 @@ class DeviceMemory {
   int host_type_ = -1;
   size_t active_ = 0;
   size_t reserved_ = 0;
+  VkDeviceSize limit_ = 0;
   std::vector<HostChunk> host_free_;
 };
 
