@@ -52,6 +52,17 @@ inline std::vector<uint8_t> array_bytes(const core::Array& a_in) {
   return std::vector<uint8_t>(p, p + a.nbytes());
 }
 
+// got equals want byte for byte (shape and dtype too); names the first differing element.
+inline void expect_bitwise_equal(const core::Array& got, const core::Array& want, const std::string& what) {
+  ASSERT_EQ(got.shape(), want.shape()) << what;
+  ASSERT_EQ(got.dtype(), want.dtype()) << what;
+  auto g = array_bytes(got), w = array_bytes(want);
+  size_t first = 0;
+  while (first < g.size() && g[first] == w[first]) ++first;
+  EXPECT_EQ(first, g.size()) << what << ": first differing byte " << first << " (element "
+                             << first / got.itemsize() << ")";
+}
+
 // y (`repeat` copies of the golden [3, 8] product) against MLX's y_qmm within what float32
 // summation can lose: 1e-6 * sum_k |x_k| (|scale * code_k| + |bias|).
 inline void expect_quantized_matmul_matches_golden(const core::Array& y, const std::map<std::string, core::Array>& t,

@@ -19,16 +19,6 @@ using namespace lamina::test;
 
 namespace {
 
-void expect_bitwise_equal(const Array& got, const Array& want, const std::string& what) {
-  ASSERT_EQ(got.shape(), want.shape()) << what;
-  ASSERT_EQ(got.dtype(), want.dtype()) << what;
-  auto g = array_bytes(got), w = array_bytes(want);
-  size_t first = 0;
-  while (first < g.size() && g[first] == w[first]) ++first;
-  EXPECT_EQ(first, g.size()) << what << ": first differing byte " << first << " (element "
-                             << first / got.itemsize() << ")";
-}
-
 TEST(QuantizeGolden, PackedScalesBiasesBitExact) {
   for (const GoldenCase& c : all_golden_cases()) {
     SCOPED_TRACE(golden_case_name(c));

@@ -13,11 +13,6 @@ namespace {
 
 using namespace lamina::core;
 
-struct OnDevice {
-  explicit OnDevice(Device d) { set_default_device(d); }
-  ~OnDevice() { set_default_device(Device::cpu()); }
-};
-
 Array iota(int64_t n, float scale) {
   std::vector<float> v(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = scale * static_cast<float>(i % 97);
@@ -26,7 +21,7 @@ Array iota(int64_t n, float scale) {
 
 TEST(VulkanAsyncEval, ReadAfterLaterWorkGivesTheValuesOfItsOwnEval) {
   LAMINA_REQUIRE_VULKAN();
-  OnDevice gpu(Device::vulkan(vk_device));
+  ScopedDevice gpu(Device::vulkan(vk_device));
   Array small = sum(iota(1000, 1.0f) * Array(2.0f));
   async_eval({small});
   // Work queued after it, reusing and overwriting device memory.
@@ -44,7 +39,7 @@ TEST(VulkanAsyncEval, ReadAfterLaterWorkGivesTheValuesOfItsOwnEval) {
 
 TEST(VulkanAsyncEval, UnreadArraysAreRetiredAndStillReadCorrectly) {
   LAMINA_REQUIRE_VULKAN();
-  OnDevice gpu(Device::vulkan(vk_device));
+  ScopedDevice gpu(Device::vulkan(vk_device));
   std::vector<Array> outs;
   for (int i = 0; i < 150; ++i) {  // more than the readbacks kept pending
     Array a = iota(64, static_cast<float>(i)) + Array(1.0f);
@@ -65,7 +60,7 @@ TEST(VulkanAsyncEval, GenerationStopsAtEosWithTheCpusTokensAndCache) {
   const std::string dir = testdata("models/tiny-llama");
   const std::vector<int32_t> prompt{1, 450, 4996, 17354, 1701};
   auto run = [&](Device device, const std::vector<int32_t>& eos, size_t* cache_size) {
-    OnDevice on(device);
+    ScopedDevice on(device);
     auto loaded = models::load_model(dir, {Dtype::float32});
     auto cache = loaded.model->make_cache();
     generate::GenerateOptions options;

@@ -16,15 +16,10 @@ namespace {
 
 using namespace lamina::core;
 
-struct OnDevice {
-  explicit OnDevice(Device d) { set_default_device(d); }
-  ~OnDevice() { set_default_device(Device::cpu()); }
-};
-
 TEST(VulkanFaults, ArrayOverTheStorageBufferLimitIsAClearError) {
   LAMINA_REQUIRE_VULKAN();
   const uint64_t limit = vulkan::context(vk_device).limits().maxStorageBufferRange;
-  OnDevice gpu(Device::vulkan(vk_device));
+  ScopedDevice gpu(Device::vulkan(vk_device));
   // A broadcast zero takes no memory; the sum with one is a real array of that size.
   Array big = zeros({static_cast<int64_t>(limit / 4 + 4096)}, Dtype::float32) + Array(1.0f);
   try {

@@ -29,19 +29,13 @@ double max_abs_diff(const Array& a, const Array& b) {
   return m;
 }
 
-// Restores the CPU default device when a test ends, however it ends.
-struct DefaultDevice {
-  explicit DefaultDevice(Device d) { set_default_device(d); }
-  ~DefaultDevice() { set_default_device(Device::cpu()); }
-};
-
 TEST_P(VulkanModelTest, LogitsAndGreedyMatchTransformers) {
   LAMINA_REQUIRE_VULKAN();
   std::string dir = testdata("models/" + GetParam());
   std::ifstream f(dir + "/reference.json");
   auto ref = nlohmann::json::parse(f);
   auto ref_tensors = io::load_safetensors(dir + "/reference.safetensors").tensors;
-  DefaultDevice on_gpu(Device::vulkan(vk_device));
+  ScopedDevice on_gpu(Device::vulkan(vk_device));
   auto loaded = models::load_model(dir, {Dtype::float32});
   auto& model = *loaded.model;
   const auto& prompt = ref["prompts"][0];

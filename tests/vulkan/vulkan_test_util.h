@@ -31,6 +31,14 @@ inline int vulkan_test_device() {
   if (vk_device < 0) GTEST_SKIP() << "no usable Vulkan device";             \
   (void)vk_device
 
+// Sets the default device for a scope; the CPU again when the scope ends, however it ends.
+struct ScopedDevice {
+  explicit ScopedDevice(const core::Device& d) { core::set_default_device(d); }
+  ~ScopedDevice() { core::set_default_device(core::Device::cpu()); }
+  ScopedDevice(const ScopedDevice&) = delete;
+  ScopedDevice& operator=(const ScopedDevice&) = delete;
+};
+
 // Builds and evaluates build() with the default device set to `device`.
 inline core::Array run_on(const core::Device& device, const std::function<core::Array()>& build) {
   core::Device saved = core::default_device();

@@ -195,16 +195,6 @@ TEST(VulkanTraining, NormGradsThroughValueAndGrad) {
       1e-5, 1e-4);
 }
 
-void expect_bitwise_equal(const Array& got, const Array& want, const std::string& what) {
-  ASSERT_EQ(got.shape(), want.shape()) << what;
-  ASSERT_EQ(got.dtype(), want.dtype()) << what;
-  auto g = array_bytes(got), w = array_bytes(want);
-  size_t first = 0;
-  while (first < g.size() && g[first] == w[first]) ++first;
-  EXPECT_EQ(first, g.size()) << what << ": first differing byte " << first << " (element "
-                             << first / got.itemsize() << ")";
-}
-
 // quantize(w) on the GPU against the golden file's wq, scales and biases, bit for bit, with
 // no CPU fallback.
 void expect_gpu_quantize_matches(int device, const std::string& name, int group, int bits) {

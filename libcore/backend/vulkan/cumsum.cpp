@@ -34,19 +34,11 @@ LAMINA_VULKAN_KERNEL(CumSum) {
   vulkan::allocate_output(ctx, out);
   if (out.size() == 0) return;
   const int axis = p.axis();
-  Shape other;
-  Strides in_strides, out_strides;
-  for (int d = 0; d < in.ndim(); ++d) {
-    if (d == axis) continue;
-    other.push_back(in.shape(d));
-    in_strides.push_back(in.strides()[d]);
-    out_strides.push_back(out.strides()[d]);
-  }
   uint32_t in_off = 0;
   auto src = vulkan::bind(ctx, in, in_off);
   auto dst = vulkan::bind_output(ctx, out);
-  auto params = vulkan::strided_params(other, {in_strides, out_strides}, {in_off, 0});
-  const int64_t n = in.shape(axis), lanes = shape_size(other);
+  auto params = vulkan::lane_params(in, out, axis, in_off);
+  const int64_t n = in.shape(axis), lanes = n == 0 ? 0 : in.size() / n;
   for (int64_t v : {n, in.strides()[axis], out.strides()[axis], int64_t{p.reverse()}, int64_t{p.inclusive()}}) {
     params.push_back(static_cast<uint32_t>(v));
   }

@@ -49,19 +49,10 @@ bool sort_rows(const Array& in, int axis, bool arg, Array& out) {
   auto& ctx = vulkan::context_of(out);
   vulkan::allocate_output(ctx, out);
   if (out.size() == 0) return true;
-  // The lanes: every dim but the axis, with the input's and the output's strides.
-  Shape other;
-  Strides in_strides, out_strides;
-  for (int d = 0; d < in.ndim(); ++d) {
-    if (d == axis) continue;
-    other.push_back(in.shape(d));
-    in_strides.push_back(in.strides()[d]);
-    out_strides.push_back(out.strides()[d]);
-  }
   uint32_t in_off = 0;
   auto src = vulkan::bind(ctx, in, in_off);
   auto dst = vulkan::bind_output(ctx, out);
-  const std::vector<uint32_t> lane_params = vulkan::strided_params(other, {in_strides, out_strides}, {in_off, 0});
+  const std::vector<uint32_t> lane_params = vulkan::lane_params(in, out, axis, in_off);
   auto params = [&](int64_t k, int64_t j, bool load, bool store) {
     std::vector<uint32_t> p = lane_params;
     for (int64_t v : {n, width, in.strides()[axis], out.strides()[axis], k, j, int64_t{load}, int64_t{store}}) {

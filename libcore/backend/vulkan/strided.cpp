@@ -82,6 +82,18 @@ bool strided_copy_into(Context& ctx, const Array& in, const Array& dst, const St
   return true;
 }
 
+std::vector<uint32_t> lane_params(const Array& in, const Array& out, int axis, uint32_t in_offset) {
+  Shape lanes;
+  Strides in_strides, out_strides;
+  for (int d = 0; d < in.ndim(); ++d) {
+    if (d == axis) continue;
+    lanes.push_back(in.shape(d));
+    in_strides.push_back(in.strides()[d]);
+    out_strides.push_back(out.strides()[d]);
+  }
+  return strided_params(lanes, {in_strides, out_strides}, {in_offset, 0});
+}
+
 bool strided_copy(Context& ctx, const Array& in, const Array& dst) {
   return strided_copy_into(ctx, in, dst, dst.strides(), 0);
 }

@@ -15,6 +15,9 @@ namespace lamina::core::vulkan {
 // operand allows it, size-1 dims dropped).
 std::vector<uint32_t> strided_params(const Shape& shape, const std::vector<Strides>& strides,
                                      const std::vector<uint32_t>& offsets);
+// strided.glsl's words for the lanes of an op along `axis` (cumsum, sort): every dim of in
+// but the axis, with in's and out's strides, in's binding offset `in_offset`.
+std::vector<uint32_t> lane_params(const Array& in, const Array& out, int axis, uint32_t in_offset);
 // Dispatches one invocation per element (workgroups of 256, 2-D grid when large). The
 // specialisation constants are the workgroup size, op, then `more_constants`.
 void dispatch_elements(Context& ctx, const std::string& shader, uint32_t op,
