@@ -1,6 +1,6 @@
 // Quantized kernels' speed: decode products (one input row; GB/s of packed weight + scales
-// + biases read, the figure to compare with memory bandwidth), prefill products (128 rows;
-// GFLOP/s) and quantizing (GB/s of float16 input), on TinyLlama's MLP shape [5632, 2048].
+// + biases read, the figure to compare with memory bandwidth), prefill products (128 and 512
+// rows, the fifth argument; GFLOP/s) and quantizing (GB/s of float16 input), on TinyLlama's MLP shape [5632, 2048].
 // Decode and prefill run with float32 and int8 activations (the last argument: 0 float32,
 // 1 int8) in the same run, so that their ratio holds on a noisy machine. The thread count
 // is the third argument.
@@ -66,19 +66,20 @@ void BM_QuantizedDecode(benchmark::State& state) {
                                               benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// Args: bits, group size, threads, int8 activations.
+// Args: bits, group size, threads, int8 activations, input rows.
 void BM_QuantizedPrefill(benchmark::State& state) {
   const int bits = static_cast<int>(state.range(0)), group = static_cast<int>(state.range(1));
   cpu::set_num_threads(static_cast<int>(state.range(2)));
   const QuantizedActivations activations = activations_arg(state);
   Weights w = quantized_weights(bits, group);
-  Array x = random_matrix({128, kCols}, Dtype::float16);
+  const int64_t rows = state.range(4);
+  Array x = random_matrix({rows, kCols}, Dtype::float16);
   for (auto _ : state) {
     Array y = quantized_matmul(x, w.q.weight, w.q.scales, w.q.biases, true, group, bits, activations);
     y.eval();
     benchmark::DoNotOptimize(y.raw_data());
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * 128 * kRows * kCols * 1e-9,
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(rows) * kRows * kCols * 1e-9,
                                                  benchmark::Counter::kIsIterationInvariantRate);
 }
 
@@ -105,8 +106,10 @@ void Args(benchmark::internal::Benchmark* b) {
 }
 
 void PrefillArgs(benchmark::internal::Benchmark* b) {
-  for (auto [bits, threads] : {std::pair{4, 1}, {4, 2}, {8, 2}}) {
-    for (int int8 : {0, 1}) b->Args({bits, 64, threads, int8});
+  for (int rows : {128, 512}) {
+    for (auto [bits, threads] : {std::pair{4, 1}, {4, 2}, {8, 2}}) {
+      for (int int8 : {0, 1}) b->Args({bits, 64, threads, int8, rows});
+    }
   }
   b->UseRealTime();
 }

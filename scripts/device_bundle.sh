@@ -27,7 +27,7 @@ for b in "${bins[@]}"; do ldd "$b"; done | awk '$3 ~ /^\// {print $3}' | sort -u
   while read -r lib; do cp -L "$lib" "$stage/lib/"; done
 
 testdata=../shared/testdata
-for m in tiny-llama tiny-qwen3 tiny-gemma stories260k; do
+for m in tiny-llama tiny-qwen3 tiny-gemma stories260k shakespeare-llama; do
   cp -r "$testdata/models/$m" "$stage/testdata/models/"
 done
 cp -r "$testdata/mlx-golden" "$stage/testdata/"

@@ -1,10 +1,12 @@
 // Layer norm of rows: y = (x - mean) * rsqrt(var + eps) [* weight] [+ bias], float32
-// arithmetic, mean and population variance in two passes as on the CPU.
+// arithmetic, mean and population variance in two passes as on the CPU (over registers
+// for a row of up to ROW_CACHE * WG_SIZE elements, loaded once with its weight and bias).
 // Operands (strided over the outer shape): x, out. Extra parameters at STRIDED_END:
 // n, x_step, out_step, eps bits, has_weight, weight offset, has_bias, bias offset.
-// Variant define: T (x, out), W_T (weight and bias).
+// Variant defines: T (x, out), W_T (weight and bias), SUBGROUPS (rows.glsl).
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #include "dtype.glsl"
 #define NUM_OPERANDS 2u
 #include "strided.glsl"
@@ -26,16 +28,49 @@ void main() {
   uint w_off = P[e + 5u], b_off = P[e + 7u];
   uint off[NUM_OPERANDS];
   strided_offsets(row, off);
+  uint tid = gl_LocalInvocationID.x;
+  if (n <= ROW_CACHE * WG_SIZE) {
+    float xv[ROW_CACHE], wv[ROW_CACHE], bv[ROW_CACHE];
+    float s = 0.0;
+    [[unroll]] for (uint c = 0u; c < ROW_CACHE; ++c) {
+      uint j = tid + c * WG_SIZE;
+      xv[c] = 0.0;
+      wv[c] = 1.0;
+      bv[c] = 0.0;
+      if (j < n) {
+        xv[c] = LOAD_F(T, x, off[0] + j * xs);
+        if (has_weight) wv[c] = LOAD_F(W_T, w, w_off + j);
+        if (has_bias) bv[c] = LOAD_F(W_T, bias, b_off + j);
+      }
+      s += xv[c];
+    }
+    float mean = reduce_sum(s) / float(n);
+    float ss = 0.0;
+    [[unroll]] for (uint c = 0u; c < ROW_CACHE; ++c) {
+      uint j = tid + c * WG_SIZE;
+      float d = j < n ? xv[c] - mean : 0.0;
+      ss += d * d;
+    }
+    float r = 1.0 / sqrt(reduce_sum(ss) / float(n) + eps);
+    [[unroll]] for (uint c = 0u; c < ROW_CACHE; ++c) {
+      uint j = tid + c * WG_SIZE;
+      float v = (xv[c] - mean) * r;
+      if (has_weight) v *= wv[c];
+      if (has_bias) v += bv[c];
+      if (j < n) STORE_F(T, dst, off[1] + j * os, v);
+    }
+    return;
+  }
   float s = 0.0;
-  for (uint j = gl_LocalInvocationID.x; j < n; j += WG_SIZE) s += LOAD_F(T, x, off[0] + j * xs);
+  for (uint j = tid; j < n; j += WG_SIZE) s += LOAD_F(T, x, off[0] + j * xs);
   float mean = reduce_sum(s) / float(n);
   float ss = 0.0;
-  for (uint j = gl_LocalInvocationID.x; j < n; j += WG_SIZE) {
+  for (uint j = tid; j < n; j += WG_SIZE) {
     float d = LOAD_F(T, x, off[0] + j * xs) - mean;
     ss += d * d;
   }
   float r = 1.0 / sqrt(reduce_sum(ss) / float(n) + eps);
-  for (uint j = gl_LocalInvocationID.x; j < n; j += WG_SIZE) {
+  for (uint j = tid; j < n; j += WG_SIZE) {
     float v = (LOAD_F(T, x, off[0] + j * xs) - mean) * r;
     if (has_weight) v *= LOAD_F(W_T, w, w_off + j);
     if (has_bias) v += LOAD_F(W_T, bias, b_off + j);

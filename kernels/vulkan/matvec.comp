@@ -1,46 +1,143 @@
 // Matrix-vector product for one output row (M = 1, the decode step): out[b, n] =
-// sum_k a[b, k] * b[b, k, n]. One workgroup per ROWS outputs; its invocations split k and
-// reduce in shared memory. Parameters as matmul.comp (M is 1).
-// Variant define: T (f32, f16, bf16).
+// sum_k a[b, k] * b[b, k, n]. A workgroup computes WG_ROWS outputs n of one batch entry
+// (workgroup z); a team of invocations takes ROWS of them: its lanes split k (consecutive
+// lanes, consecutive k: coalesced when b's k stride is 1, a Linear's transposed weight),
+// read a once for the team's ROWS rows, and the team combines its lanes in float32. With
+// SUBGROUPS a team is a subgroup (any size, subgroupAdd), else LANES consecutive
+// invocations (a tree in shared memory). Parameters as matmul.comp (M is 1).
+// Specialisation constants 1-4: LANES, ROWS, WG_ROWS, VEC (a's and b's k strides are 1
+// and every row starts 16-byte aligned: k is read 16 bytes at a time).
+// Variant defines: T (f32, f16, bf16), SUBGROUPS.
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#if SUBGROUPS
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#endif
 #include "dtype.glsl"
 #define NUM_OPERANDS 3u
 #include "strided.glsl"
-
 #include "workgroup.glsl"
+
+// a and b seen as elements and as 16-byte vectors.
 layout(std430, binding = 1) readonly buffer A { STORAGE(T) a[]; };
+layout(std430, binding = 1) readonly buffer A4 { uvec4 a4[]; };
 layout(std430, binding = 2) readonly buffer B { STORAGE(T) b[]; };
+layout(std430, binding = 2) readonly buffer B4 { uvec4 b4[]; };
 layout(std430, binding = 3) writeonly buffer Out { STORAGE(T) dst[]; };
 
-const uint ROWS = 4u;
-shared float partial[ROWS][1024];
+layout(constant_id = 1) const uint LANES = 32u;  // invocations per team without subgroups
+layout(constant_id = 2) const uint ROWS = 4u;    // outputs per team, at most MAX_ROWS
+layout(constant_id = 3) const uint WG_ROWS = 16u;
+layout(constant_id = 4) const uint VEC = 0u;
 
-void main() {
+const uint MAX_ROWS = 4u;
+#if !SUBGROUPS
+shared float partial[MAX_ROWS][256];  // WG_SIZE <= 256
+#endif
+
+// Elements per 16 bytes, unpacked to floats (the first PER_VEC of v).
+#define PER_VEC_f32 4u
+#define PER_VEC_f16 8u
+#define PER_VEC_bf16 8u
+const uint PER_VEC = CAT(PER_VEC_, T);
+
+void unpack_f32(uvec4 u, out float v[8]) {
+  for (uint c = 0u; c < 4u; ++c) {
+    v[c] = uintBitsToFloat(u[c]);
+    v[c + 4u] = 0.0;
+  }
+}
+void unpack_f16(uvec4 u, out float v[8]) {
+  for (uint c = 0u; c < 4u; ++c) {
+    vec2 h = unpackHalf2x16(u[c]);
+    v[2u * c] = h.x;
+    v[2u * c + 1u] = h.y;
+  }
+}
+void unpack_bf16(uvec4 u, out float v[8]) {
+  for (uint c = 0u; c < 4u; ++c) {
+    v[2u * c] = uintBitsToFloat(u[c] << 16u);
+    v[2u * c + 1u] = uintBitsToFloat(u[c] & 0xffff0000u);
+  }
+}
+
+// 16-byte chunks loaded before any is used (more memory in flight).
+const uint UNROLL = 4u;
+
+// This lane's share of outputs n0 .. n0 + ROWS - 1 (rows past N read row N - 1 and are
+// dropped by the caller).
+void team_rows(uint n0, uint lane, uint lanes, uint off[NUM_OPERANDS], out float acc[MAX_ROWS]) {
   uint e = STRIDED_END;
   uint N = P[e + 1u], K = P[e + 2u];
   uint a_sk = P[e + 4u], b_sk = P[e + 5u], b_sn = P[e + 6u];
-  uint off[NUM_OPERANDS];
-  strided_offsets(gl_WorkGroupID.z, off);
-  uint local = WG_SIZE;
-  uint tid = gl_LocalInvocationID.x;
-  uint n0 = (gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x) * ROWS;
-  float acc[ROWS];
-  for (uint r = 0u; r < ROWS; ++r) acc[r] = 0.0;
-  for (uint k = tid; k < K; k += local) {
-    float av = LOAD_F(T, a, off[0] + k * a_sk);
-    for (uint r = 0u; r < ROWS; ++r) {
-      uint n = n0 + r;
-      if (n < N) acc[r] += av * LOAD_F(T, b, off[1] + k * b_sk + n * b_sn);
+  for (uint r = 0u; r < MAX_ROWS; ++r) acc[r] = 0.0;
+  uint row[MAX_ROWS];
+  for (uint r = 0u; r < MAX_ROWS; ++r) row[r] = off[1] + min(n0 + r, N - 1u) * b_sn;
+  uint k_vec = 0u;
+  if (VEC != 0u) {
+    uint chunks = K / PER_VEC;
+    k_vec = chunks * PER_VEC;
+    for (uint c0 = lane; c0 < chunks; c0 += lanes * UNROLL) {
+      uvec4 av[UNROLL], bv[UNROLL][MAX_ROWS];
+      for (uint u = 0u; u < UNROLL; ++u) {
+        uint c = min(c0 + u * lanes, chunks - 1u);
+        av[u] = a4[off[0] / PER_VEC + c];
+        for (uint r = 0u; r < ROWS; ++r) bv[u][r] = b4[row[r] / PER_VEC + c];
+      }
+      for (uint u = 0u; u < UNROLL; ++u) {
+        if (c0 + u * lanes >= chunks) break;
+        float x[8], w[8];
+        CAT(unpack_, T)(av[u], x);
+        for (uint r = 0u; r < ROWS; ++r) {
+          CAT(unpack_, T)(bv[u][r], w);
+          float dot = 0.0;
+          for (uint j = 0u; j < PER_VEC; ++j) dot += x[j] * w[j];
+          acc[r] += dot;
+        }
+      }
     }
   }
-  for (uint r = 0u; r < ROWS; ++r) partial[r][tid] = acc[r];
+  // Element by element: everything without VEC, else the last K % PER_VEC.
+  for (uint k = k_vec + lane; k < K; k += lanes) {
+    float av = LOAD_F(T, a, off[0] + k * a_sk);
+    for (uint r = 0u; r < ROWS; ++r) acc[r] += av * LOAD_F(T, b, row[r] + k * b_sk);
+  }
+}
+
+void main() {
+  uint N = P[STRIDED_END + 1u];
+  uint wg_first = (gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x) * WG_ROWS;
+  uint off[NUM_OPERANDS];
+  strided_offsets(gl_WorkGroupID.z, off);
+  float acc[MAX_ROWS];
+#if SUBGROUPS
+  // Subgroups take ROWS outputs at a time until the workgroup's WG_ROWS are done.
+  for (uint first = gl_SubgroupID * ROWS; first < WG_ROWS; first += gl_NumSubgroups * ROWS) {
+    uint n0 = wg_first + first;
+    if (n0 >= N) break;
+    team_rows(n0, gl_SubgroupInvocationID, gl_SubgroupSize, off, acc);
+    for (uint r = 0u; r < ROWS; ++r) {
+      float total = subgroupAdd(acc[r]);
+      if (subgroupElect() && n0 + r < N) STORE_F(T, dst, off[2] + n0 + r, total);
+    }
+  }
+#else
+  uint tid = gl_LocalInvocationID.x, lane = tid % LANES;
+  uint n0 = wg_first + tid / LANES * ROWS;  // WG_ROWS = WG_SIZE / LANES * ROWS
+  if (n0 < N) team_rows(n0, lane, LANES, off, acc);
+  for (uint r = 0u; r < ROWS; ++r) partial[r][tid] = n0 < N ? acc[r] : 0.0;
   barrier();
-  for (uint s = local / 2u; s > 0u; s >>= 1) {
-    if (tid < s) {
+  for (uint s = LANES / 2u; s > 0u; s >>= 1) {
+    if (lane < s) {
       for (uint r = 0u; r < ROWS; ++r) partial[r][tid] += partial[r][tid + s];
     }
     barrier();
   }
-  if (tid < ROWS && n0 + tid < N) STORE_F(T, dst, off[2] + n0 + tid, partial[tid][0]);
+  if (lane == 0u) {
+    for (uint r = 0u; r < ROWS; ++r) {
+      if (n0 + r < N) STORE_F(T, dst, off[2] + n0 + r, partial[r][tid]);
+    }
+  }
+#endif
 }

@@ -1,12 +1,18 @@
 // Quantized matrix-vector product for a few input rows (the decode step):
-// out[m, n] = sum_k x[m, k] * W[n, k], W affine-quantized (quantized.glsl). One workgroup
-// per ROWS outputs n of one input row m (workgroup z); its invocations take 32-code packs
-// along k, apply each pack's scale to sum(x * code) and its bias to sum(x), and combine
-// in float32 through subgroup arithmetic (SUBGROUPS) or shared memory.
+// out[m, n] = sum_k x[m, k] * W[n, k], W affine-quantized (quantized.glsl). A workgroup
+// computes WG_ROWS outputs n of one input row m (workgroup z); a team of invocations takes
+// ROWS of them: its lanes take consecutive 32-code packs of k (consecutive invocations
+// read consecutive memory), load x once per pack and use it for the team's ROWS rows,
+// apply each pack's scale to sum(x * code) and its bias to sum(x), and the team combines
+// its lanes in float32. With SUBGROUPS a team is a subgroup (any size, subgroupAdd), else
+// LANES consecutive invocations (a tree in shared memory).
 // x rows are addressed by strided.glsl over x's leading shape (operand x); extra
 // parameters at STRIDED_END: N, K, x_stride_k, weight word offset (the packed weight is
 // row-major), scales offset, biases offset, scales row and group strides, biases row and
 // group strides. out is row-major [M, N].
+// Specialisation constants 3-7: LANES, ROWS, WG_ROWS, X_VEC (x's k stride is 1 and every
+// pack of x starts 16-byte aligned: 16-byte loads), W_VEC (every row of the weight starts
+// 16-byte aligned: packs of 2, 4 or 6 words are read 8 or 16 bytes at a time).
 // Variant defines: X_T, S_T (scales and biases), OUT_T, SUBGROUPS.
 #version 450
 #extension GL_GOOGLE_include_directive : require
@@ -20,69 +26,153 @@
 #include "workgroup.glsl"
 #include "quantized.glsl"
 
+// The same buffers seen as scalars and as 16- or 8-byte vectors.
 layout(std430, binding = 1) readonly buffer X { STORAGE(X_T) x[]; };
+layout(std430, binding = 1) readonly buffer X4 { uvec4 x4[]; };
 layout(std430, binding = 2) readonly buffer W { uint wq[]; };
+layout(std430, binding = 2) readonly buffer W2 { uvec2 wq2[]; };
+layout(std430, binding = 2) readonly buffer W4 { uvec4 wq4[]; };
 layout(std430, binding = 3) readonly buffer S { STORAGE(S_T) scales[]; };
 layout(std430, binding = 4) readonly buffer B { STORAGE(S_T) biases[]; };
 layout(std430, binding = 5) writeonly buffer Out { STORAGE(OUT_T) dst[]; };
 
-const uint ROWS = 4u;
-shared float partial[ROWS][256];  // WG_SIZE <= 256
+layout(constant_id = 3) const uint LANES = 32u;  // invocations per team without subgroups
+layout(constant_id = 4) const uint ROWS = 4u;    // outputs per team, at most MAX_ROWS
+layout(constant_id = 5) const uint WG_ROWS = 16u;
+layout(constant_id = 6) const uint X_VEC = 0u;
+layout(constant_id = 7) const uint W_VEC = 0u;
 
-void main() {
+const uint MAX_ROWS = 4u;
+#if !SUBGROUPS
+shared float partial[MAX_ROWS][256];  // WG_SIZE <= 256
+#endif
+
+// x elements per 16 bytes, and 16 bytes of x unpacked to floats at xv[at ..].
+#define X_PER_VEC_f32 4u
+#define X_PER_VEC_f16 8u
+#define X_PER_VEC_bf16 8u
+const uint X_PER_VEC = CAT(X_PER_VEC_, X_T);
+
+void unpack_f32(uvec4 u, inout float xv[32], uint at) {
+  for (uint c = 0u; c < 4u; ++c) xv[at + c] = uintBitsToFloat(u[c]);
+}
+void unpack_f16(uvec4 u, inout float xv[32], uint at) {
+  for (uint c = 0u; c < 4u; ++c) {
+    vec2 h = unpackHalf2x16(u[c]);
+    xv[at + 2u * c] = h.x;
+    xv[at + 2u * c + 1u] = h.y;
+  }
+}
+void unpack_bf16(uvec4 u, inout float xv[32], uint at) {
+  for (uint c = 0u; c < 4u; ++c) {
+    xv[at + 2u * c] = uintBitsToFloat(u[c] << 16u);
+    xv[at + 2u * c + 1u] = uintBitsToFloat(u[c] & 0xffff0000u);
+  }
+}
+
+// The 32 x values of the pack starting at element `first` (stride xs).
+void load_x(uint first, uint xs, out float xv[32]) {
+  if (X_VEC != 0u) {
+    for (uint i = 0u; i < 32u / X_PER_VEC; ++i) CAT(unpack_, X_T)(x4[first / X_PER_VEC + i], xv, i * X_PER_VEC);
+  } else {
+    for (uint j = 0u; j < 32u; ++j) xv[j] = LOAD_F(X_T, x, first + j * xs);
+  }
+}
+
+// The BITS words of the pack starting at word `first`.
+void load_pack(uint first, out uint words[8]) {
+  if (W_VEC != 0u && BITS % 4u == 0u) {
+    for (uint i = 0u; i < BITS / 4u; ++i) {
+      uvec4 v = wq4[first / 4u + i];
+      for (uint c = 0u; c < 4u; ++c) words[4u * i + c] = v[c];
+    }
+  } else if (W_VEC != 0u && BITS % 2u == 0u) {
+    for (uint i = 0u; i < BITS / 2u; ++i) {
+      uvec2 v = wq2[first / 2u + i];
+      words[2u * i] = v.x;
+      words[2u * i + 1u] = v.y;
+    }
+  } else {
+    for (uint i = 0u; i < BITS; ++i) words[i] = wq[first + i];
+  }
+}
+
+// A code (< 2^23) as a float without an int-to-float conversion: the integer's bits
+// under the exponent of 2^23, minus 2^23 (exact).
+float code_float(uint code) { return uintBitsToFloat(code | 0x4b000000u) - 8388608.0; }
+
+// This lane's share of outputs n0 .. n0 + ROWS - 1 (rows past N read row N - 1 and are
+// dropped by the caller): packs lane, lane + lanes, ... of k, UNROLL of them loaded before
+// any is used (more memory in flight).
+const uint UNROLL = 2u;
+void team_rows(uint n0, uint lane, uint lanes, uint x_first, out float acc[MAX_ROWS]) {
   uint e = STRIDED_END;
   uint N = P[e], K = P[e + 1u], xs = P[e + 2u];
   uint w_off = P[e + 3u], s_off = P[e + 4u], b_off = P[e + 5u];
   uint s_row = P[e + 6u], s_group = P[e + 7u], b_row = P[e + 8u], b_group = P[e + 9u];
+  uint packs = K / 32u, row_words = packs * BITS;
+  for (uint r = 0u; r < MAX_ROWS; ++r) acc[r] = 0.0;
+  for (uint p0 = lane; p0 < packs; p0 += lanes * UNROLL) {
+    float xv[UNROLL][32];
+    uint words[UNROLL][MAX_ROWS][8];
+    float scale[UNROLL][MAX_ROWS], bias[UNROLL][MAX_ROWS];
+    for (uint u = 0u; u < UNROLL; ++u) {
+      uint p = min(p0 + u * lanes, packs - 1u), g = p * 32u / GROUP_SIZE;
+      for (uint r = 0u; r < ROWS; ++r) {
+        uint n = min(n0 + r, N - 1u);
+        load_pack(w_off + n * row_words + p * BITS, words[u][r]);
+        scale[u][r] = LOAD_F(S_T, scales, s_off + n * s_row + g * s_group);
+        bias[u][r] = LOAD_F(S_T, biases, b_off + n * b_row + g * b_group);
+      }
+      load_x(x_first + p * 32u * xs, xs, xv[u]);
+    }
+    for (uint u = 0u; u < UNROLL; ++u) {
+      if (p0 + u * lanes >= packs) break;
+      float xsum = 0.0;
+      for (uint j = 0u; j < 32u; ++j) xsum += xv[u][j];
+      for (uint r = 0u; r < ROWS; ++r) {
+        float dot = 0.0;
+        for (uint j = 0u; j < 32u; ++j) dot += xv[u][j] * code_float(pack_code(words[u][r], j));
+        acc[r] += scale[u][r] * dot + bias[u][r] * xsum;
+      }
+    }
+  }
+}
+
+void main() {
+  uint N = P[STRIDED_END];
   uint m = gl_WorkGroupID.z;
-  uint n0 = (gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x) * ROWS;
-  uint tid = gl_LocalInvocationID.x;
+  uint wg_first = (gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x) * WG_ROWS;
   uint row_off[NUM_OPERANDS];
   strided_offsets(m, row_off);
-  uint packs = K / 32u, row_words = packs * BITS;
-
-  float acc[ROWS];
-  for (uint r = 0u; r < ROWS; ++r) acc[r] = 0.0;
-  for (uint p = tid; p < packs; p += WG_SIZE) {
-    float xv[32];
-    float xsum = 0.0;
-    for (uint j = 0u; j < 32u; ++j) {
-      xv[j] = LOAD_F(X_T, x, row_off[0] + (p * 32u + j) * xs);
-      xsum += xv[j];
-    }
-    uint g = p * 32u / GROUP_SIZE;
-    for (uint r = 0u; r < ROWS; ++r) {
-      uint n = n0 + r;
-      if (n >= N) break;
-      uint words[8];
-      for (uint i = 0u; i < BITS; ++i) words[i] = wq[w_off + n * row_words + p * BITS + i];
-      float dot = 0.0;
-      for (uint j = 0u; j < 32u; ++j) dot += xv[j] * float(pack_code(words, j));
-      acc[r] += LOAD_F(S_T, scales, s_off + n * s_row + g * s_group) * dot +
-                LOAD_F(S_T, biases, b_off + n * b_row + g * b_group) * xsum;
-    }
-  }
-
+  float acc[MAX_ROWS];
 #if SUBGROUPS
-  for (uint r = 0u; r < ROWS; ++r) acc[r] = subgroupAdd(acc[r]);
-  if (subgroupElect()) {
-    for (uint r = 0u; r < ROWS; ++r) partial[r][gl_SubgroupID] = acc[r];
-  }
-  barrier();
-  if (tid < ROWS && n0 + tid < N) {
-    float total = 0.0;
-    for (uint s = 0u; s < gl_NumSubgroups; ++s) total += partial[tid][s];
-    STORE_F(OUT_T, dst, m * N + n0 + tid, total);
+  // Subgroups take ROWS outputs at a time until the workgroup's WG_ROWS are done.
+  for (uint first = gl_SubgroupID * ROWS; first < WG_ROWS; first += gl_NumSubgroups * ROWS) {
+    uint n0 = wg_first + first;
+    if (n0 >= N) break;
+    team_rows(n0, gl_SubgroupInvocationID, gl_SubgroupSize, row_off[0], acc);
+    for (uint r = 0u; r < ROWS; ++r) {
+      float total = subgroupAdd(acc[r]);
+      if (subgroupElect() && n0 + r < N) STORE_F(OUT_T, dst, m * N + n0 + r, total);
+    }
   }
 #else
-  for (uint r = 0u; r < ROWS; ++r) partial[r][tid] = acc[r];
+  uint tid = gl_LocalInvocationID.x, lane = tid % LANES;
+  uint n0 = wg_first + tid / LANES * ROWS;  // WG_ROWS = WG_SIZE / LANES * ROWS
+  if (n0 < N) team_rows(n0, lane, LANES, row_off[0], acc);
+  for (uint r = 0u; r < ROWS; ++r) partial[r][tid] = n0 < N ? acc[r] : 0.0;
   barrier();
-  for (uint s = WG_SIZE / 2u; s > 0u; s >>= 1) {
-    if (tid < s) {
+  for (uint s = LANES / 2u; s > 0u; s >>= 1) {
+    if (lane < s) {
       for (uint r = 0u; r < ROWS; ++r) partial[r][tid] += partial[r][tid + s];
     }
     barrier();
   }
-  if (tid < ROWS && n0 + tid < N) STORE_F(OUT_T, dst, m * N + n0 + tid, partial[tid][0]);
+  if (lane == 0u) {
+    for (uint r = 0u; r < ROWS; ++r) {
+      if (n0 + r < N) STORE_F(OUT_T, dst, m * N + n0 + r, partial[r][tid]);
+    }
+  }
 #endif
 }

@@ -1,8 +1,10 @@
 // Softmax of rows in float32: y = exp(x - max) / sum. Operands (strided over the outer
 // shape): x, out. Extra parameters at STRIDED_END: n, x_step, out_step.
-// Variant define: T.
+// Variant defines: T, SUBGROUPS (rows.glsl). A row of up to ROW_CACHE * WG_SIZE elements
+// is loaded once and kept in registers.
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #include "dtype.glsl"
 #define NUM_OPERANDS 2u
 #include "strided.glsl"
@@ -19,17 +21,41 @@ void main() {
   uint n = P[e], xs = P[e + 1u], os = P[e + 2u];
   uint off[NUM_OPERANDS];
   strided_offsets(row, off);
+  uint tid = gl_LocalInvocationID.x;
+  if (n <= ROW_CACHE * WG_SIZE) {
+    float xv[ROW_CACHE];
+    float m = -1.0 / 0.0;
+    [[unroll]] for (uint c = 0u; c < ROW_CACHE; ++c) {
+      uint j = tid + c * WG_SIZE;
+      xv[c] = -1.0 / 0.0;
+      if (j < n) xv[c] = LOAD_F(T, x, off[0] + j * xs);
+      m = max(m, xv[c]);
+    }
+    m = reduce_max(m);
+    float s = 0.0;
+    [[unroll]] for (uint c = 0u; c < ROW_CACHE; ++c) {
+      uint j = tid + c * WG_SIZE;
+      xv[c] = j < n ? exp(xv[c] - m) : 0.0;
+      s += xv[c];
+    }
+    float inv = 1.0 / reduce_sum(s);
+    [[unroll]] for (uint c = 0u; c < ROW_CACHE; ++c) {
+      uint j = tid + c * WG_SIZE;
+      if (j < n) STORE_F(T, dst, off[1] + j * os, xv[c] * inv);
+    }
+    return;
+  }
   float m = -1.0 / 0.0;
-  for (uint j = gl_LocalInvocationID.x; j < n; j += WG_SIZE) {
+  for (uint j = tid; j < n; j += WG_SIZE) {
     m = max(m, LOAD_F(T, x, off[0] + j * xs));
   }
   m = reduce_max(m);
   float s = 0.0;
-  for (uint j = gl_LocalInvocationID.x; j < n; j += WG_SIZE) {
+  for (uint j = tid; j < n; j += WG_SIZE) {
     s += exp(LOAD_F(T, x, off[0] + j * xs) - m);
   }
   float inv = 1.0 / reduce_sum(s);
-  for (uint j = gl_LocalInvocationID.x; j < n; j += WG_SIZE) {
+  for (uint j = tid; j < n; j += WG_SIZE) {
     STORE_F(T, dst, off[1] + j * os, exp(LOAD_F(T, x, off[0] + j * xs) - m) * inv);
   }
 }

@@ -121,6 +121,64 @@ TEST(QuantizedInt8, VectorPathsMatchScalarReference) {
   }
 }
 
+// The GEMM kernel (kInt8GemmMinRows rows and more) against the scalar reference: every bit
+// width and group size, row counts that leave every remainder of a row tile, output row
+// counts that end in a partial strip (the two halves run() splits into hold a full strip and
+// a partial one), up to 600 rows.
+void expect_gemm_matches_scalar(int bits, int group, int64_t N, int64_t K, int64_t M) {
+  Matrix w = random_matrix(N, K, group, bits, static_cast<uint32_t>(bits * 977 + group + K + N), group != 64);
+  const std::vector<float> x = random_input(M, K, static_cast<uint32_t>(M * 13 + K));
+  const std::vector<float> ref = run(w, x, M, Int8Isa::scalar);
+  for (Int8Isa isa : vector_isas()) {
+    if (!int8_path_supported(bits, isa)) continue;
+    SCOPED_TRACE(testing::Message() << int8_isa_name(isa) << " bits=" << bits << " group=" << group
+                                    << " N=" << N << " K=" << K << " M=" << M);
+    ASSERT_TRUE(prepare_quantized_int8_input(x.data(), K, M, K, group, bits, isa).gemm);
+    const std::vector<float> got = run(w, x, M, isa);
+    for (int64_t n = 0; n < N; ++n) {
+      double magnitude = 0;  // of row 0; rows have the same distribution
+      for (int64_t k = 0; k < K; ++k) magnitude += std::fabs(w.at(n, k) * x[static_cast<size_t>(k)]);
+      for (int64_t m = 0; m < M; ++m) {
+        const size_t i = static_cast<size_t>(m * N + n);
+        ASSERT_NEAR(got[i], ref[i], 1e-5 * 4 * magnitude + 1e-6) << "m=" << m << " n=" << n;
+      }
+    }
+  }
+}
+
+TEST(QuantizedInt8, GemmMatchesScalarReference) {
+  if (vector_isas().empty()) GTEST_SKIP() << "no vector int8 path on this CPU";
+  for (int bits : {2, 3, 4, 5, 6, 8}) {
+    for (int group : {32, 64, 128}) {
+      for (int64_t M : {kInt8GemmMinRows, kInt8GemmMinRows + 1, int64_t{23}, int64_t{70}}) {
+        expect_gemm_matches_scalar(bits, group, 70, row_lengths(group)[0], M);
+      }
+    }
+  }
+  // Many rows, several strips plus a partial one.
+  for (int bits : {4, 8}) {
+    for (int group : {32, 64}) expect_gemm_matches_scalar(bits, group, 75, 256, 600);
+  }
+  expect_gemm_matches_scalar(3, 128, 70, 384, 129);
+}
+
+TEST(QuantizedInt8, GemmNonFiniteActivationsGiveNaN) {
+  const int64_t N = 40, K = 128, M = kInt8GemmMinRows + 3;
+  Matrix w = random_matrix(N, K, 64, 4, 7, false);
+  for (float bad : {std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()}) {
+    std::vector<float> x = random_input(M, K, 3);
+    x[static_cast<size_t>(5 * K + 40)] = bad;  // row 5, block 1
+    const std::vector<float> got = run(w, x, M, best_int8_isa());
+    for (int64_t m = 0; m < M; ++m) {
+      for (int64_t n = 0; n < N; ++n) {
+        const float v = got[static_cast<size_t>(m * N + n)];
+        if (m == 5) EXPECT_TRUE(std::isnan(v)) << "m=" << m << " n=" << n;
+        else EXPECT_TRUE(std::isfinite(v)) << "m=" << m << " n=" << n;
+      }
+    }
+  }
+}
+
 // |sum_k W[n,k] (x[k] - d q[k])| <= sum over blocks of d / 2 * sum |W[n,k]| (round to
 // nearest), plus float32 rounding of the sums.
 TEST(QuantizedInt8, WithinActivationRoundingOfExactProduct) {
@@ -187,7 +245,7 @@ TEST(QuantizedInt8, OpAttributeAndGradient) {
   using namespace lamina::core;
   const Array w = lamina::test::random_array({48, 256}, 11);
   const QuantizedArrays q = quantize(w, 64, 4);
-  for (int64_t rows : {1, 7, 33}) {
+  for (int64_t rows : {1, 7, 33, 150}) {
     const Array x = lamina::test::random_array({rows, 256}, 12);
     const Array exact = quantized_matmul(x, q.weight, q.scales, q.biases, true, 64, 4);
     const Array int8 = quantized_matmul(x, q.weight, q.scales, q.biases, true, 64, 4, QuantizedActivations::int8);

@@ -204,12 +204,12 @@ TEST(VulkanOps, Attention) {
 // as the KV cache gives them (the first Lk rows of a larger cache buffer).
 TEST(VulkanOps, AttentionSplitKeys) {
   LAMINA_REQUIRE_VULKAN();
-  const int64_t B = 2, Hq = 8, Hkv = 2, D = 64, capacity = 3072;
+  const int64_t B = 2, Hq = 8, Hkv = 2, D = 64, capacity = 2560;
   Array k_cache = random_array({B, Hkv, capacity, D}, 60);
   Array v_cache = random_array({B, Hkv, capacity, D}, 61);
-  for (int64_t lk : {1, 5, 31, 32, 33, 100, 1025, 2049, 3000}) {
+  for (int64_t lk : {1, 5, 31, 32, 33, 100, 1025, 2049}) {
     for (int64_t lq : {1, 2, 3, 4}) {
-      if (lq > lk) continue;
+      if (lq > lk || (lk > 100 && (lq == 2 || lq == 3))) continue;
       SCOPED_TRACE("Lq=" + std::to_string(lq) + " Lk=" + std::to_string(lk));
       Array q = random_array({B, Hq, lq, D}, 62 + lq);
       Array k = slice(k_cache, {0, 0, 0, 0}, {B, Hkv, lk, D});
@@ -231,9 +231,10 @@ TEST(VulkanOps, AttentionSplitKeys) {
       }
     }
   }
-  // Head dims not a multiple of anything (q/k 24, v 20), the largest of this path (256) and
-  // one past it (the one-workgroup-per-row kernel); K/V transposed from [B, L, H, D].
-  for (auto [dk, dv] : {std::pair<int64_t, int64_t>{24, 20}, {256, 256}, {257, 100}}) {
+  // Head dims not a multiple of anything (q/k 24, v 20; 100 and 128), the largest of this
+  // path (256) and one past it (the one-workgroup-per-row kernel); K/V transposed from
+  // [B, L, H, D].
+  for (auto [dk, dv] : {std::pair<int64_t, int64_t>{24, 20}, {100, 128}, {256, 256}, {257, 100}}) {
     SCOPED_TRACE("D=" + std::to_string(dk) + " Dv=" + std::to_string(dv));
     Array q = random_array({1, 6, 2, dk}, 80);
     Array k = transpose(random_array({1, 333, 3, dk}, 81), {0, 2, 1, 3});

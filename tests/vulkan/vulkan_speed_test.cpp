@@ -1,6 +1,7 @@
 // Speed figures of the Vulkan kernels (disabled by default; run with
 // --gtest_also_run_disabled_tests on a GPU): float16 matmul TFLOP/s, the decode
-// matrix-vector product's GB/s of weights read (float16 and 4-bit quantized), argmax and sum.
+// matrix-vector product's GB/s of weights read (float16 and 4-bit quantized), argmax and sum,
+// and the decode step's attention and norms as chains of dependent dispatches.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "libcore/backend/vulkan/transfer.h"
+#include "libcore/ops/fast.h"
 #include "libcore/ops/ops.h"
 #include "tests/vulkan/vulkan_test_util.h"
 
@@ -123,6 +125,60 @@ TEST(VulkanSpeed, DISABLED_DecodeMatvecChain) {
     std::printf("matvec chain %s 5632x2048 + 2048x5632: %.2f us per dispatch, %.0f GB/s\n", kind.name,
                 s * 1e6 / chain, (kind.bytes[1] + kind.bytes[2]) * chain / 2 / s / 1e9);
   }
+}
+
+// Decode-step kernels at the TinyLlama shape (32 query heads, 4 KV heads, head dim 64,
+// hidden 2048), each as a chain of 100 dependent dispatches (host time / 100: the cost a
+// token pays per dispatch): attention through the split-key kernel and through the
+// one-workgroup-per-row kernel (LAMINA_VULKAN_SDPA_SPLIT=0) at several cache lengths,
+// rms_norm / softmax of one row with and without subgroup reductions, and an elementwise
+// chain as the floor.
+TEST(VulkanSpeed, DISABLED_DecodeStepKernels) {
+  LAMINA_REQUIRE_VULKAN();
+  constexpr int kChain = 100;
+  auto per_dispatch_us = [&](const std::function<Array()>& build) {
+    return seconds_per_run(vk_device, 10, build) * 1e6 / kChain;
+  };
+  Array q0 = astype(random_array({1, 32, 1, 64}, 11), Dtype::float16);
+  for (int64_t lk : {16, 144, 650, 2048, 8192}) {
+    Array k = astype(random_array({1, 4, lk, 64}, 12), Dtype::float16);
+    Array v = astype(random_array({1, 4, lk, 64}, 13), Dtype::float16);
+    run_on(Device::vulkan(vk_device), [&] { return add(k, v); });  // upload once
+    auto chain = [&] {
+      Array q = q0;
+      for (int i = 0; i < kChain; ++i) q = fast::scaled_dot_product_attention(q, k, v, 0.125f);
+      return q;
+    };
+    double split = per_dispatch_us(chain);
+    setenv("LAMINA_VULKAN_SDPA_SPLIT", "0", 1);
+    double row = per_dispatch_us(chain);
+    unsetenv("LAMINA_VULKAN_SDPA_SPLIT");
+    std::printf("sdpa f16 1x32x1x64, %lld keys (4 KV heads): split %.2f us, per-row kernel %.2f us per dispatch\n",
+                static_cast<long long>(lk), split, row);
+  }
+  Array x0 = astype(random_array({1, 2048}, 14), Dtype::float16);
+  Array w = astype(random_array({2048}, 15), Dtype::float16);
+  with_and_without_subgroups([&] {
+    double norm = per_dispatch_us([&] {
+      Array x = x0;
+      for (int i = 0; i < kChain; ++i) x = fast::rms_norm(x, w, 1e-5f);
+      return x;
+    });
+    double soft = per_dispatch_us([&] {
+      Array x = x0;
+      for (int i = 0; i < kChain; ++i) x = softmax(x, -1);
+      return x;
+    });
+    const char* sg = std::getenv("LAMINA_VULKAN_SUBGROUPS");
+    std::printf("1x2048 f16 (LAMINA_VULKAN_SUBGROUPS=%s): rms_norm %.2f us, softmax %.2f us per dispatch\n",
+                sg ? sg : "", norm, soft);
+  });
+  double floor = per_dispatch_us([&] {
+    Array x = x0;
+    for (int i = 0; i < kChain; ++i) x = multiply(x, w);
+    return x;
+  });
+  std::printf("1x2048 f16 multiply (the floor): %.2f us per dispatch\n", floor);
 }
 
 }  // namespace

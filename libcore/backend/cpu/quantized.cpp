@@ -4,11 +4,12 @@
 // L2-sized float32 scratch and multiply them on the calling thread (cpu::float_gemm:
 // OpenBLAS or the packed AVX-512 GEMM), panels split over the pool. The untransposed
 // product (the vjp) dequantizes blocks of W rows and multiplies them with float_gemm. With int8 activations (QuantizedActivations::int8) the
-// transposed product quantizes x to int8 once and runs the integer dot-product kernel
-// (kernels/cpu/quantized_int8.h) for every row count, when this CPU has a path for the
-// bit width; else it falls back to the float32 paths. Prefill too: on the 2-core VM a
-// [128 x 2048] x [5632 x 2048]^T product ran 3-4x faster that way than through
-// dequantized panels and sgemm (quantized_bench BM_QuantizedPrefill).
+// transposed product quantizes x to int8 once (rows split over the pool) and runs the
+// integer dot-product kernels (kernels/cpu/quantized_int8.h) for every row count, when this
+// CPU has a path for the bit width; else it falls back to the float32 paths. From
+// kInt8GemmMinRows rows on (prefill) that is the register-blocked GEMM, split over the pool
+// by strips of output columns: [512 x 2048] x [5632 x 2048]^T, 4-bit, 2 threads, ran ~3x
+// faster than the per-row-tile matvec kernel (quantized_bench BM_QuantizedPrefill).
 #include <cblas.h>
 
 #include <algorithm>
@@ -91,8 +92,17 @@ void set_blas_threads(int n) {
 void matmul_transposed_int8(const kernels::QuantizedMatrixView& w, const float* x, int64_t M,
                             float* out, kernels::Int8Isa isa) {
   const int64_t N = w.rows, K = w.cols;
-  const kernels::QuantizedInt8Input in =
-      kernels::prepare_quantized_int8_input(x, K, M, K, w.group_size, w.bits, isa);
+  kernels::QuantizedInt8Input in = kernels::allocate_quantized_int8_input(M, K, w.group_size, w.bits, isa);
+  cpu::parallel_for(M, std::max<int64_t>(1, kMinChunkWork / std::max<int64_t>(K, 1)),
+                    [&](int64_t b, int64_t e) { kernels::quantize_int8_rows(x, K, b, e, in); });
+  if (in.gemm) {
+    // Whole strips per task, so that every weight strip is unpacked once.
+    const int64_t strip = kernels::kGemmStripColumns, strips = (N + strip - 1) / strip;
+    cpu::parallel_for(strips, 1, [&](int64_t b, int64_t e) {
+      kernels::quantized_matvec_int8(w, in, b * strip, std::min(N, e * strip), out, N);
+    });
+    return;
+  }
   const int64_t grain = std::max<int64_t>(1, kMinChunkWork / std::max<int64_t>(K * M, 1));
   cpu::parallel_for(N, grain, [&](int64_t b, int64_t e) {
     kernels::quantized_matvec_int8(w, in, b, e, out, N);

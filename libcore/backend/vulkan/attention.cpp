@@ -1,18 +1,56 @@
-// Vulkan evaluation of ScaledDotProductAttention (kernels/vulkan/sdpa.comp).
+// Vulkan evaluation of ScaledDotProductAttention: kernels/vulkan/sdpa_decode.comp (split
+// keys, for a few query rows) or kernels/vulkan/sdpa.comp (one workgroup per query row).
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <string>
+
 #include "libcore/backend/vulkan/kernel_registry.h"
 #include "libcore/backend/vulkan/kernel_util.h"
+#include "libcore/backend/vulkan/scratch.h"
 #include "libcore/ops/fast_primitives.h"
 
 namespace lamina::core {
 
 namespace {
 constexpr int64_t kMaxHeadDim = 512;  // MAX_D in sdpa.comp
+// sdpa_decode.comp: query rows up to kSplitMaxLq, head dims up to its MAX_D, keys in tiles
+// of TILE, at most MAX_SPLITS workgroups per row.
+constexpr int64_t kSplitMaxLq = 4;
+constexpr int64_t kSplitMaxHeadDim = 256;
+constexpr int64_t kSplitTile = 32;
+constexpr int64_t kSplitMaxSplits = 32;
+constexpr uint32_t kSplitLocal = 128;  // its local_size_x (specialisation constant 0 by convention)
 
 bool is_float(Dtype d) { return d == Dtype::float32 || d == Dtype::float16 || d == Dtype::bfloat16; }
 
 void push_strides(std::vector<uint32_t>& params, const Array& a, uint32_t offset) {
   for (int d = 0; d < 4; ++d) params.push_back(static_cast<uint32_t>(a.strides()[d]));
   params.push_back(offset);
+}
+
+// False when LAMINA_VULKAN_SDPA_SPLIT=0 (read each time: speed tests compare the kernels).
+bool split_allowed() {
+  const char* env = std::getenv("LAMINA_VULKAN_SDPA_SPLIT");
+  return !(env && std::string(env) == "0");
+}
+
+// The split kernel's per-row arrival counters: zero between dispatches (the last
+// workgroup of a row resets its count), so one buffer per device serves every dispatch;
+// binding it for writing orders the dispatches that share it.
+vulkan::BufferBinding split_counters(vulkan::Context& ctx, const Array& out, int64_t rows) {
+  static std::mutex mutex;
+  static std::map<int, Array> counters;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = counters.find(ctx.index());
+  if (it == counters.end() || it->second.size() < rows) {
+    int64_t n = std::max<int64_t>(rows, 1024);
+    std::vector<uint32_t> zeros(static_cast<size_t>(n), 0);
+    Array a = Array::from_bytes(zeros.data(), {n}, Dtype::uint32);
+    a.set_device(out.device());
+    it = counters.insert_or_assign(ctx.index(), a).first;
+  }
+  return vulkan::bind_output(ctx, it->second);
 }
 }  // namespace
 
@@ -53,6 +91,23 @@ LAMINA_VULKAN_KERNEL(ScaledDotProductAttention) {
   push_strides(params, out, 0);
   std::string t = *vulkan::dtype_suffix(q.dtype());
   std::string m = mask && mask->dtype() == Dtype::bool_ ? "bool" : "f32";
+  const int64_t rows = B * Hq * Lq;
+  if (split_allowed() && Lq <= kSplitMaxLq && D <= kSplitMaxHeadDim && Dv <= kSplitMaxHeadDim && rows <= 65535) {
+    const int64_t tiles = std::max<int64_t>((Lk + kSplitTile - 1) / kSplitTile, 1);
+    const int64_t per_split = (tiles + kSplitMaxSplits - 1) / kSplitMaxSplits;
+    const int64_t splits = (tiles + per_split - 1) / per_split;
+    params.push_back(static_cast<uint32_t>(splits));
+    params.push_back(static_cast<uint32_t>(per_split));
+    Array partials = vulkan::scratch_array(ctx, out, {splits > 1 ? rows * splits * (Dv + 2) : 1}, Dtype::float32);
+    auto bp = vulkan::bind_output(ctx, partials);
+    auto bc = split_counters(ctx, out, rows);
+    // HEAD_CAP (specialisation constant 1): the unrolled loads' length, at least D and Dv.
+    const uint32_t head_cap = std::max(D, Dv) <= 64 ? 64 : std::max(D, Dv) <= 128 ? 128 : 256;
+    const auto& pipeline = ctx.pipelines().get("sdpa_decode_" + t + "_" + m, 8, {kSplitLocal, head_cap});
+    ctx.stream().dispatch(pipeline, params, {bq, bk, bv, bm, bo, bp, bc}, static_cast<uint32_t>(splits),
+                          static_cast<uint32_t>(rows));
+    return;
+  }
   const auto& pipeline = ctx.pipelines().get("sdpa_" + t + "_" + m, 6, {});
   uint32_t groups = static_cast<uint32_t>(B * Hq * Lq);
   uint32_t gx = std::min<uint32_t>(groups, 65535), gy = (groups + gx - 1) / gx;

@@ -11,7 +11,12 @@ namespace lamina::core {
 
 namespace {
 
+// Row kernels' workgroup sizes (powers of two, at most 1024: rows.glsl's scratch): rows of
+// up to ROW_CACHE (rows.glsl) * kRowLocal elements are held in registers; longer ones get
+// kLongRowLocal invocations.
 constexpr uint32_t kRowLocal = 256;
+constexpr uint32_t kLongRowLocal = 1024;
+constexpr int64_t kRowCache = 16;
 
 bool is_float(Dtype d) { return d == Dtype::float32 || d == Dtype::float16 || d == Dtype::bfloat16; }
 
@@ -31,9 +36,13 @@ Rows rows_of(const Array& x, const Array& out, int axis) {
   return r;
 }
 
+// Dispatches one workgroup per row of n elements; the variant with subgroup reductions
+// (suffix _sg) where the device has them.
 void dispatch_rows(vulkan::Context& ctx, const std::string& shader, const std::vector<uint32_t>& params,
-                   const std::vector<vulkan::BufferBinding>& buffers, int64_t rows) {
-  const auto& pipeline = ctx.pipelines().get(shader, static_cast<uint32_t>(buffers.size() + 1), {kRowLocal});
+                   const std::vector<vulkan::BufferBinding>& buffers, int64_t rows, int64_t n) {
+  const uint32_t local = n <= kRowCache * kRowLocal ? kRowLocal : kLongRowLocal;
+  const std::string variant = vulkan::use_subgroups(ctx) ? shader + "_sg" : shader;
+  const auto& pipeline = ctx.pipelines().get(variant, static_cast<uint32_t>(buffers.size() + 1), {local});
   uint32_t total = static_cast<uint32_t>(rows);
   uint32_t gx = std::min<uint32_t>(total, 65535), gy = (total + gx - 1) / gx;
   ctx.stream().dispatch(pipeline, params, buffers, gx, gy);
@@ -64,7 +73,7 @@ LAMINA_VULKAN_KERNEL(RmsNorm) {
     params.push_back(v);
   }
   std::string shader = "rms_norm_" + *vulkan::dtype_suffix(x.dtype()) + "_" + *vulkan::dtype_suffix(w.dtype());
-  dispatch_rows(ctx, shader, params, {bx, bw, bo}, shape_size(r.outer));
+  dispatch_rows(ctx, shader, params, {bx, bw, bo}, shape_size(r.outer), x.shape(axis));
 }
 
 LAMINA_VULKAN_KERNEL(LayerNorm) {
@@ -96,7 +105,7 @@ LAMINA_VULKAN_KERNEL(LayerNorm) {
   }
   std::string shader = "layer_norm_" + *vulkan::dtype_suffix(x.dtype()) + "_" +
                        *vulkan::dtype_suffix(params_dtype_of.dtype());
-  dispatch_rows(ctx, shader, params, {bx, bw, bb, bo}, shape_size(r.outer));
+  dispatch_rows(ctx, shader, params, {bx, bw, bb, bo}, shape_size(r.outer), x.shape(axis));
 }
 
 LAMINA_VULKAN_KERNEL(Softmax) {
@@ -114,7 +123,8 @@ LAMINA_VULKAN_KERNEL(Softmax) {
   for (int64_t v : {x.shape(axis), x.strides()[axis], out.strides()[axis]}) {
     params.push_back(static_cast<uint32_t>(v));
   }
-  dispatch_rows(ctx, "softmax_" + *vulkan::dtype_suffix(x.dtype()), params, {bx, bo}, shape_size(r.outer));
+  dispatch_rows(ctx, "softmax_" + *vulkan::dtype_suffix(x.dtype()), params, {bx, bo}, shape_size(r.outer),
+                x.shape(axis));
 }
 
 LAMINA_VULKAN_KERNEL(Rope) {

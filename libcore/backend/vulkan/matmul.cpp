@@ -1,5 +1,7 @@
 // Vulkan evaluation of Matmul: the tiled kernel, or the matrix-vector kernel when the
 // output has one row (the decode step). Batch dims broadcast without copies.
+#include <algorithm>
+
 #include "libcore/backend/vulkan/kernel_registry.h"
 #include "libcore/backend/vulkan/kernel_util.h"
 #include "libcore/backend/vulkan/strided.h"
@@ -8,8 +10,7 @@
 namespace lamina::core {
 
 namespace {
-constexpr uint32_t kMatvecLocal = 128;
-constexpr uint32_t kMatvecRows = 4;  // ROWS in matvec.comp
+constexpr uint32_t kMatvecLocal = 128;  // at most 256 (matvec.comp's partial sums)
 
 // Strides of x's batch dims against the output's batch shape (0 where broadcast).
 Strides batch_strides(const Array& x, const Shape& batch) {
@@ -18,6 +19,40 @@ Strides batch_strides(const Array& x, const Shape& batch) {
   for (int d = 0; d < x.ndim() - 2; ++d) {
     if (x.shape()[d] != 1) s[lead + d] = x.strides()[d];
   }
+  return s;
+}
+// matvec.comp's specialisation: team size, outputs per team and workgroup, and whether a
+// and b are read 16 bytes at a time (unit k strides, every row 16-byte aligned).
+struct MatvecShape {
+  uint32_t lanes = 32, rows = 4, wg_rows = 16, vec = 0;
+};
+
+MatvecShape matvec_shape(const vulkan::Context& ctx, bool subgroups, const Array& a, const Array& b,
+                         const Shape& batch, uint32_t a_off, uint32_t b_off) {
+  MatvecShape s;
+  const int64_t N = b.shape(-1), K = a.shape(-1);
+  const int64_t item = static_cast<int64_t>(a.itemsize());
+  const int64_t per_vec = 16 / item;
+  bool vec = a.strides().back() == 1 && b.strides()[b.ndim() - 2] == 1 && K >= per_vec &&
+             (int64_t{a_off} * item) % 16 == 0 && (int64_t{b_off} * item) % 16 == 0 &&
+             (N == 1 || (b.strides().back() * item) % 16 == 0);
+  for (const Strides& strides : {batch_strides(a, batch), batch_strides(b, batch)}) {
+    for (int64_t stride : strides) vec = vec && (stride * item) % 16 == 0;
+  }
+  s.vec = vec ? 1 : 0;
+  // Teams of up to 32 lanes, one element or 16-byte chunk each; with subgroups a team is a
+  // subgroup, whose size the shader reads (the device's is a hint).
+  const int64_t steps = vec ? K / per_vec : K;
+  s.lanes = 1;
+  while (s.lanes < 32 && s.lanes < steps) s.lanes *= 2;
+  uint32_t team = s.lanes;
+  if (subgroups) team = std::clamp<uint32_t>(ctx.info().subgroup_size, 1, kMatvecLocal);
+  const uint32_t teams = kMatvecLocal / team;
+  // Up to 4 outputs per team (a reused across them), fewer while that leaves under 256
+  // workgroups to spread over the GPU.
+  s.rows = 4;
+  while (s.rows > 1 && (N + teams * s.rows - 1) / (teams * s.rows) < 256) s.rows /= 2;
+  s.wg_rows = teams * s.rows;
   return s;
 }
 }  // namespace
@@ -51,8 +86,11 @@ LAMINA_VULKAN_KERNEL(Matmul) {
   }
   if (batches > 65535) return vulkan::run_on_cpu(p, inputs, out);
   if (M == 1) {
-    const auto& pipeline = ctx.pipelines().get("matvec_" + *t, 4, {kMatvecLocal});
-    uint32_t groups = static_cast<uint32_t>((N + kMatvecRows - 1) / kMatvecRows);
+    const bool subgroups = vulkan::use_subgroups(ctx);
+    const MatvecShape shape = matvec_shape(ctx, subgroups, a, b, batch, a_off, b_off);
+    const auto& pipeline = ctx.pipelines().get("matvec_" + *t + (subgroups ? "_sg" : ""), 4,
+                                               {kMatvecLocal, shape.lanes, shape.rows, shape.wg_rows, shape.vec});
+    uint32_t groups = static_cast<uint32_t>((N + shape.wg_rows - 1) / shape.wg_rows);
     uint32_t gx = std::min<uint32_t>(groups, 65535), gy = (groups + gx - 1) / gx;
     ctx.stream().dispatch(pipeline, params, {ba, bb, bo}, gx, gy, static_cast<uint32_t>(batches));
     return;

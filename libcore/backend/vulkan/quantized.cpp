@@ -4,6 +4,7 @@
 // and AffineDequantize (the quantized embedding's gathered rows). The CPU kernels'
 // int8-activation mode does not apply: the GPU multiplies float activations. Bits and
 // group size are specialisation constants.
+#include <algorithm>
 #include <optional>
 #include <string>
 
@@ -17,7 +18,6 @@ namespace lamina::core {
 namespace {
 
 constexpr uint32_t kMatvecLocal = 128;  // at most 256 (quantized_matvec.comp's partial sums)
-constexpr uint32_t kMatvecOutputs = 4;  // ROWS in quantized_matvec.comp
 constexpr int64_t kMatvecRows = 4;
 constexpr uint32_t kTile = 64;          // BM = BN in quantized_matmul.comp
 
@@ -29,6 +29,38 @@ bool is_float(Dtype d) { return d == Dtype::float32 || d == Dtype::float16 || d 
 bool weights_supported(const std::vector<Array>& w, bool strided) {
   return w[0].dtype() == Dtype::uint32 && is_float(w[1].dtype()) && w[2].dtype() == w[1].dtype() &&
          w[0].is_row_contiguous() && (strided || (w[1].is_row_contiguous() && w[2].is_row_contiguous()));
+}
+
+// quantized_matvec.comp's specialisation: team size and outputs per team and workgroup,
+// and whether x and the packed weight can be read 16 bytes at a time.
+struct MatvecShape {
+  uint32_t lanes = 32, rows = 4, wg_rows = 16, x_vec = 0, w_vec = 0;
+};
+
+MatvecShape matvec_shape(const vulkan::Context& ctx, bool subgroups, int64_t N, int64_t K, const Array& x,
+                         const Shape& lead, const Strides& lead_strides, uint32_t x_off, uint32_t w_off, uint32_t bits) {
+  MatvecShape s;
+  // Teams of up to 32 lanes, one 32-code pack each (fewer when k has fewer packs); with
+  // subgroups a team is a subgroup, whose size the shader reads (the device's is a hint).
+  const int64_t packs = K / 32;
+  s.lanes = 1;
+  while (s.lanes < 32 && s.lanes < packs) s.lanes *= 2;
+  uint32_t team = s.lanes;
+  if (subgroups) team = std::clamp<uint32_t>(ctx.info().subgroup_size, 1, kMatvecLocal);
+  const uint32_t teams = kMatvecLocal / team;
+  // Up to 4 outputs per team (x reused across them), fewer while that leaves under 256
+  // workgroups to spread over the GPU.
+  s.rows = 4;
+  while (s.rows > 1 && (N + teams * s.rows - 1) / (teams * s.rows) < 256) s.rows /= 2;
+  s.wg_rows = teams * s.rows;
+  // 16-byte loads of x: unit k stride and every row's start (so every pack's) aligned.
+  const int64_t item = static_cast<int64_t>(x.itemsize());
+  bool x_aligned = x.strides().back() == 1 && (int64_t{x_off} * item) % 16 == 0;
+  for (size_t d = 0; d < lead.size(); ++d) x_aligned = x_aligned && (lead[d] == 1 || (lead_strides[d] * item) % 16 == 0);
+  s.x_vec = x_aligned ? 1 : 0;
+  // The weight's rows: packs * bits words each, from word w_off.
+  s.w_vec = w_off % 4 == 0 && (packs * bits) % 4 == 0 ? 1 : 0;
+  return s;
 }
 
 }  // namespace
@@ -68,9 +100,12 @@ LAMINA_VULKAN_KERNEL(QuantizedMatmul) {
   const auto bits = static_cast<uint32_t>(p.bits()), group = static_cast<uint32_t>(p.group_size());
   const bool transposed = p.transpose();
   if (transposed && M <= kMatvecRows) {
-    const std::string shader = "quantized_matvec_" + variant + (vulkan::use_subgroups(ctx) ? "_sg" : "");
-    const auto& pipeline = ctx.pipelines().get(shader, 6, {kMatvecLocal, bits, group});
-    uint32_t groups = static_cast<uint32_t>((N + kMatvecOutputs - 1) / kMatvecOutputs);
+    const bool subgroups = vulkan::use_subgroups(ctx);
+    const MatvecShape shape = matvec_shape(ctx, subgroups, N, K, x, lead, lead_strides, x_off, w_off, bits);
+    const std::string shader = "quantized_matvec_" + variant + (subgroups ? "_sg" : "");
+    const auto& pipeline = ctx.pipelines().get(
+        shader, 6, {kMatvecLocal, bits, group, shape.lanes, shape.rows, shape.wg_rows, shape.x_vec, shape.w_vec});
+    uint32_t groups = static_cast<uint32_t>((N + shape.wg_rows - 1) / shape.wg_rows);
     uint32_t gx = std::min<uint32_t>(groups, 65535), gy = (groups + gx - 1) / gx;
     ctx.stream().dispatch(pipeline, params, {bx, bw, bs, bb, bo}, gx, gy, static_cast<uint32_t>(M));
     return;
