@@ -1,6 +1,7 @@
 // Binding, output allocation and the explicit CPU fallback.
 #include "libcore/backend/vulkan/kernel_util.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <iostream>
@@ -81,6 +82,19 @@ std::optional<std::string> dtype_suffix(Dtype dtype) {
 bool use_subgroups(const Context& ctx) {
   const char* env = std::getenv("LAMINA_VULKAN_SUBGROUPS");  // read each time: tests switch it
   return ctx.info().subgroup_arithmetic && !(env && std::string(env) == "0");
+}
+
+MatvecTeams matvec_teams(const Context& ctx, bool subgroups, int64_t steps, int64_t outputs) {
+  MatvecTeams t;
+  t.lanes = 1;
+  while (t.lanes < 32 && t.lanes < steps) t.lanes *= 2;
+  uint32_t team = t.lanes;
+  if (subgroups) team = std::clamp<uint32_t>(ctx.info().subgroup_size, 1, kMatvecLocal);
+  const uint32_t teams = kMatvecLocal / team;
+  t.rows = 4;
+  while (t.rows > 1 && (outputs + teams * t.rows - 1) / (teams * t.rows) < 256) t.rows /= 2;
+  t.wg_rows = teams * t.rows;
+  return t;
 }
 
 uint32_t group_count(int64_t items, uint32_t local) {

@@ -10,7 +10,6 @@
 namespace lamina::core {
 
 namespace {
-constexpr uint32_t kMatvecLocal = 128;  // at most 256 (matvec.comp's partial sums)
 
 // Strides of x's batch dims against the output's batch shape (0 where broadcast).
 Strides batch_strides(const Array& x, const Shape& batch) {
@@ -40,19 +39,11 @@ MatvecShape matvec_shape(const vulkan::Context& ctx, bool subgroups, const Array
     for (int64_t stride : strides) vec = vec && (stride * item) % 16 == 0;
   }
   s.vec = vec ? 1 : 0;
-  // Teams of up to 32 lanes, one element or 16-byte chunk each; with subgroups a team is a
-  // subgroup, whose size the shader reads (the device's is a hint).
-  const int64_t steps = vec ? K / per_vec : K;
-  s.lanes = 1;
-  while (s.lanes < 32 && s.lanes < steps) s.lanes *= 2;
-  uint32_t team = s.lanes;
-  if (subgroups) team = std::clamp<uint32_t>(ctx.info().subgroup_size, 1, kMatvecLocal);
-  const uint32_t teams = kMatvecLocal / team;
-  // Up to 4 outputs per team (a reused across them), fewer while that leaves under 256
-  // workgroups to spread over the GPU.
-  s.rows = 4;
-  while (s.rows > 1 && (N + teams * s.rows - 1) / (teams * s.rows) < 256) s.rows /= 2;
-  s.wg_rows = teams * s.rows;
+  // One element or 16-byte chunk of k per lane.
+  vulkan::MatvecTeams t = vulkan::matvec_teams(ctx, subgroups, vec ? K / per_vec : K, N);
+  s.lanes = t.lanes;
+  s.rows = t.rows;
+  s.wg_rows = t.wg_rows;
   return s;
 }
 }  // namespace
@@ -89,7 +80,7 @@ LAMINA_VULKAN_KERNEL(Matmul) {
     const bool subgroups = vulkan::use_subgroups(ctx);
     const MatvecShape shape = matvec_shape(ctx, subgroups, a, b, batch, a_off, b_off);
     const auto& pipeline = ctx.pipelines().get("matvec_" + *t + (subgroups ? "_sg" : ""), 4,
-                                               {kMatvecLocal, shape.lanes, shape.rows, shape.wg_rows, shape.vec});
+                                               {vulkan::kMatvecLocal, shape.lanes, shape.rows, shape.wg_rows, shape.vec});
     uint32_t groups = static_cast<uint32_t>((N + shape.wg_rows - 1) / shape.wg_rows);
     uint32_t gx = std::min<uint32_t>(groups, 65535), gy = (groups + gx - 1) / gx;
     ctx.stream().dispatch(pipeline, params, {ba, bb, bo}, gx, gy, static_cast<uint32_t>(batches));

@@ -17,7 +17,6 @@ namespace lamina::core {
 
 namespace {
 
-constexpr uint32_t kMatvecLocal = 128;  // at most 256 (quantized_matvec.comp's partial sums)
 constexpr int64_t kMatvecRows = 4;
 constexpr uint32_t kTile = 64;          // BM = BN in quantized_matmul.comp
 
@@ -40,19 +39,12 @@ struct MatvecShape {
 MatvecShape matvec_shape(const vulkan::Context& ctx, bool subgroups, int64_t N, int64_t K, const Array& x,
                          const Shape& lead, const Strides& lead_strides, uint32_t x_off, uint32_t w_off, uint32_t bits) {
   MatvecShape s;
-  // Teams of up to 32 lanes, one 32-code pack each (fewer when k has fewer packs); with
-  // subgroups a team is a subgroup, whose size the shader reads (the device's is a hint).
+  // One 32-code pack of k per lane.
   const int64_t packs = K / 32;
-  s.lanes = 1;
-  while (s.lanes < 32 && s.lanes < packs) s.lanes *= 2;
-  uint32_t team = s.lanes;
-  if (subgroups) team = std::clamp<uint32_t>(ctx.info().subgroup_size, 1, kMatvecLocal);
-  const uint32_t teams = kMatvecLocal / team;
-  // Up to 4 outputs per team (x reused across them), fewer while that leaves under 256
-  // workgroups to spread over the GPU.
-  s.rows = 4;
-  while (s.rows > 1 && (N + teams * s.rows - 1) / (teams * s.rows) < 256) s.rows /= 2;
-  s.wg_rows = teams * s.rows;
+  vulkan::MatvecTeams t = vulkan::matvec_teams(ctx, subgroups, packs, N);
+  s.lanes = t.lanes;
+  s.rows = t.rows;
+  s.wg_rows = t.wg_rows;
   // 16-byte loads of x: unit k stride and every row's start (so every pack's) aligned.
   const int64_t item = static_cast<int64_t>(x.itemsize());
   bool x_aligned = x.strides().back() == 1 && (int64_t{x_off} * item) % 16 == 0;
@@ -104,7 +96,7 @@ LAMINA_VULKAN_KERNEL(QuantizedMatmul) {
     const MatvecShape shape = matvec_shape(ctx, subgroups, N, K, x, lead, lead_strides, x_off, w_off, bits);
     const std::string shader = "quantized_matvec_" + variant + (subgroups ? "_sg" : "");
     const auto& pipeline = ctx.pipelines().get(
-        shader, 6, {kMatvecLocal, bits, group, shape.lanes, shape.rows, shape.wg_rows, shape.x_vec, shape.w_vec});
+        shader, 6, {vulkan::kMatvecLocal, bits, group, shape.lanes, shape.rows, shape.wg_rows, shape.x_vec, shape.w_vec});
     uint32_t groups = static_cast<uint32_t>((N + shape.wg_rows - 1) / shape.wg_rows);
     uint32_t gx = std::min<uint32_t>(groups, 65535), gy = (groups + gx - 1) / gx;
     ctx.stream().dispatch(pipeline, params, {bx, bw, bs, bb, bo}, gx, gy, static_cast<uint32_t>(M));
