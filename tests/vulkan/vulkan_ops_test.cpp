@@ -204,6 +204,11 @@ TEST(VulkanOps, Attention) {
 // as the KV cache gives them (the first Lk rows of a larger cache buffer).
 TEST(VulkanOps, AttentionSplitKeys) {
   LAMINA_REQUIRE_VULKAN();
+  // The split kernel for every length (by default short caches take the per-row kernel).
+  setenv("LAMINA_VULKAN_SDPA_SPLIT", "1", 1);
+  struct Unset {
+    ~Unset() { unsetenv("LAMINA_VULKAN_SDPA_SPLIT"); }
+  } unset;
   const int64_t B = 2, Hq = 8, Hkv = 2, D = 64, capacity = 2560;
   Array k_cache = random_array({B, Hkv, capacity, D}, 60);
   Array v_cache = random_array({B, Hkv, capacity, D}, 61);

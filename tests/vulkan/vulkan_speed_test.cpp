@@ -149,6 +149,7 @@ TEST(VulkanSpeed, DISABLED_DecodeStepKernels) {
       for (int i = 0; i < kChain; ++i) q = fast::scaled_dot_product_attention(q, k, v, 0.125f);
       return q;
     };
+    setenv("LAMINA_VULKAN_SDPA_SPLIT", "1", 1);
     double split = per_dispatch_us(chain);
     setenv("LAMINA_VULKAN_SDPA_SPLIT", "0", 1);
     double row = per_dispatch_us(chain);
