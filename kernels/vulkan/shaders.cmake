@@ -200,3 +200,20 @@ foreach(t f32 f16 bf16)
     lamina_vulkan_shader(layer_norm ${t}_${w}_sg -DT=${t} -DW_T=${w} -DSUBGROUPS=1)
   endforeach()
 endforeach()
+
+# ---- tensor cores (GL_NV_cooperative_matrix; picked at run time when the device has it) ----
+# Tile 128 (8 subgroups) or 64 (4), fragments 16x16x16 or 16x8x16 (the device's shape).
+# float16 inputs only: matmul a/b/out, quantized x (scales of any float dtype).
+foreach(tile 64 128)
+  foreach(n 16 8)
+    lamina_vulkan_shader(matmul_coopmat f16_t${tile}_n${n} -DTILE=${tile} -DFRAG_N=${n})
+    foreach(st f32 f16 bf16)
+      set(ot f32)
+      if(st STREQUAL f16)
+        set(ot f16)
+      endif()
+      lamina_vulkan_shader(quantized_matmul_coopmat f16_${st}_${ot}_t${tile}_n${n} -DX_T=f16 -DS_T=${st}
+                           -DOUT_T=${ot} -DTILE=${tile} -DFRAG_N=${n})
+    endforeach()
+  endforeach()
+endforeach()

@@ -3,6 +3,7 @@
 // has run (unless the caller still holds a handle to it).
 #include "libcore/transforms/eval.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
@@ -52,6 +53,49 @@ std::vector<Array> topological_order(const std::vector<Array>& arrays) {
   return order;
 }
 
+// True when the graph should run level by level: any node on a GPU, unless
+// LAMINA_EVAL_ORDER=dfs. A GPU runs independent dispatches together but must drain
+// between dependent ones (a barrier); the depth-first order interleaves branches (q
+// projection, its rope, k projection, its rope, ...) so that nearly every dispatch waits
+// for the one before. On the CPU, where kernels run one at a time anyway, the depth-first
+// order frees intermediates soonest.
+bool level_order_wanted(const std::vector<Array>& order) {
+  static const char* env = std::getenv("LAMINA_EVAL_ORDER");
+  if (env != nullptr && std::string(env) == "dfs") return false;
+  for (const auto& node : order) {
+    if (node.device().type == Device::Type::vulkan) return true;
+  }
+  return false;
+}
+
+// Reorders a topological order by level (each node after all of its inputs, as early as
+// they allow), keeping the depth-first order within a level: the independent branches of
+// a layer (q, k and v projections; their ropes; the gate and up projections) meet in one
+// level and are recorded without barriers between them.
+void sort_by_level(std::vector<Array>& order) {
+  std::unordered_map<ArrayNode*, uint32_t> level;
+  level.reserve(order.size());
+  std::vector<uint32_t> levels;
+  levels.reserve(order.size());
+  for (const auto& node : order) {
+    uint32_t l = 0;
+    for (const auto& in : node.inputs()) {
+      auto it = level.find(in.id());
+      if (it != level.end()) l = std::max(l, it->second + 1);
+    }
+    level.emplace(node.id(), l);
+    levels.push_back(l);
+  }
+  std::vector<size_t> index(order.size());
+  for (size_t i = 0; i < index.size(); ++i) index[i] = i;
+  std::stable_sort(index.begin(), index.end(),
+                   [&](size_t a, size_t b) { return levels[a] < levels[b]; });
+  std::vector<Array> sorted;
+  sorted.reserve(order.size());
+  for (size_t i : index) sorted.push_back(std::move(order[i]));
+  order = std::move(sorted);
+}
+
 const char* dump_target() {
   static const char* target = std::getenv("LAMINA_DUMP_GRAPH");
   return target;
@@ -59,8 +103,17 @@ const char* dump_target() {
 
 }  // namespace
 
-void eval(const std::vector<Array>& arrays) {
+std::vector<Array> schedule(const std::vector<Array>& arrays) {
   std::vector<Array> order = topological_order(arrays);
+  if (level_order_wanted(order)) sort_by_level(order);
+  return order;
+}
+
+namespace {
+
+// Runs the graph's kernels (a GPU's are recorded, not yet submitted).
+void run_graph(const std::vector<Array>& arrays) {
+  std::vector<Array> order = schedule(arrays);
   if (order.empty()) return;
   if (const char* target = dump_target(); target && *target) {
     if (std::string(target) == "1" || std::string(target) == "stderr") {
@@ -84,14 +137,21 @@ void eval(const std::vector<Array>& arrays) {
     node = Array();  // release our handle; consumers keep theirs
     g_evaluated.fetch_add(1, std::memory_order_relaxed);
   }
+}
+
+}  // namespace
+
+void eval(const std::vector<Array>& arrays) {
+  run_graph(arrays);
 #ifdef LAMINA_HAS_VULKAN
   vulkan::flush_all();  // start the GPU on what this eval recorded; nothing waits here
 #endif
 }
 
 void async_eval(const std::vector<Array>& arrays) {
-  eval(arrays);
+  run_graph(arrays);
 #ifdef LAMINA_HAS_VULKAN
+  // The copies to host memory go into the same submission as the work that produces them.
   for (const auto& a : arrays) {
     if (a.valid()) vulkan::prefetch_to_host(a);
   }

@@ -19,6 +19,11 @@ void eval(const std::vector<Array>& arrays);
 // computes the current token.
 void async_eval(const std::vector<Array>& arrays);
 
+// The unevaluated nodes behind `arrays` in the order eval() runs them: inputs before
+// consumers, depth first; level by level when a node is on a GPU (independent kernels then
+// meet between barriers; LAMINA_EVAL_ORDER=dfs keeps the depth-first order).
+std::vector<Array> schedule(const std::vector<Array>& arrays);
+
 // Writes the graph behind `arrays` (one line per node: id, primitive, shape, dtype, inputs).
 void print_graph(std::ostream& os, const std::vector<Array>& arrays);
 

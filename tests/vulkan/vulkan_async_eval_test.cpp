@@ -3,9 +3,12 @@
 // on the GPU stops at an EOS with the same tokens and the same KV cache as on the CPU.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "libcore/generate/generator.h"
 #include "libcore/models/loader.h"
 #include "libcore/ops/ops.h"
+#include "libcore/transforms/eval.h"
 #include "tests/vulkan/vulkan_test_util.h"
 
 namespace lamina::test {
@@ -35,6 +38,30 @@ TEST(VulkanAsyncEval, ReadAfterLaterWorkGivesTheValuesOfItsOwnEval) {
   float expect = 0.5f * 5;
   for (int i = 0; i < 20; ++i) expect = expect * 1.5f + 1.0f;
   EXPECT_NEAR(v[5], expect, 1e-3f * expect);
+}
+
+// On a GPU eval runs the graph level by level: the two independent chains' first steps
+// are recorded together (no barrier between them), then their second steps.
+TEST(VulkanEvalOrder, IndependentBranchesRunLevelByLevel) {
+  LAMINA_REQUIRE_VULKAN();
+  ScopedDevice gpu(Device::vulkan(vk_device));
+  Array a1 = exp(iota(8, 0.01f)), b1 = exp(iota(8, 0.02f));
+  Array a2 = exp(a1), b2 = exp(b1);
+  Array out = a2 + b2;
+  std::vector<Array> order = schedule({out});
+  ASSERT_EQ(order.size(), 5u);
+  // Depth first would be a1, a2, b1, b2, out.
+  EXPECT_EQ(order[0].id(), a1.id());
+  EXPECT_EQ(order[1].id(), b1.id());
+  EXPECT_EQ(order[2].id(), a2.id());
+  EXPECT_EQ(order[3].id(), b2.id());
+  EXPECT_EQ(order[4].id(), out.id());
+  order.clear();
+  auto v = out.to_vector<float>();
+  for (int i = 0; i < 8; ++i) {
+    float expect = std::exp(std::exp(0.01f * i)) + std::exp(std::exp(0.02f * i));
+    EXPECT_NEAR(v[static_cast<size_t>(i)], expect, 1e-5f * expect);
+  }
 }
 
 TEST(VulkanAsyncEval, UnreadArraysAreRetiredAndStillReadCorrectly) {

@@ -5,6 +5,8 @@
 
 #include "libcore/ops/fast.h"
 #include "libcore/ops/ops.h"
+#include "libcore/backend/vulkan/instance.h"
+#include "libcore/backend/vulkan/command_stream.h"
 #include "libcore/backend/vulkan/transfer.h"
 #include "tests/vulkan/vulkan_test_util.h"
 
@@ -90,6 +92,41 @@ TEST(VulkanOps, MatmulTiledAndVector) {
     expect_gpu_matches_cpu(vk_device, [&] { return matmul(astype(a1, d), transpose(astype(w, d))); }, tol(d, 1e-4), tol(d, 1e-4));
     expect_gpu_matches_cpu(vk_device, [&] { return matmul(astype(a, d), astype(bb, d)); }, tol(d, 1e-4), tol(d, 1e-4));
   }
+}
+
+// The tensor-core kernel (matmul_coopmat.comp, float16 from 16 rows on; skipped on devices
+// without VK_NV_cooperative_matrix): transposed weights with 16-byte loads (K = 64) and
+// element by element (K = 45, a view one element in), a row-major b (loads along n: N = 136
+// aligned, N = 19 not), a transposed a, broadcast batches, 64- and 128-row tiles (64 x 140
+// rows against 140 outputs: 256 tiles of 128). Each also with LAMINA_VULKAN_COOPMAT=0.
+TEST(VulkanOps, MatmulCooperativeMatrix) {
+  LAMINA_REQUIRE_VULKAN();
+  if (vulkan::coopmat_shape_n(vulkan::devices()[vk_device]) == 0) {
+    GTEST_SKIP() << "no VK_NV_cooperative_matrix float16 shape on this device";
+  }
+  auto h = [](const Array& x) { return astype(x, Dtype::float16); };
+  Array a = h(random_array({2, 67, 65}, 51));
+  Array w = h(random_array({83, 64}, 52));
+  Array w45 = h(random_array({83, 45}, 53));
+  Array b_rows = h(random_array({3, 1, 64, 136}, 54));
+  Array b_odd = h(random_array({64, 19}, 55));
+  Array at = h(random_array({64, 200}, 56));
+  Array big = h(random_array({64, 140, 24}, 57));
+  Array w_big = h(random_array({140, 24}, 58));
+  const double t = 4e-3;
+  for (const char* value : {"1", "0"}) {
+    SCOPED_TRACE(std::string("LAMINA_VULKAN_COOPMAT=") + value);
+    setenv("LAMINA_VULKAN_COOPMAT", value, 1);
+    Array a64 = slice(a, {0, 0, 0}, {2, 67, 64});
+    Array a45 = slice(a, {0, 0, 1}, {2, 67, 46});
+    expect_gpu_matches_cpu(vk_device, [&] { return matmul(a64, transpose(w)); }, t, t);
+    expect_gpu_matches_cpu(vk_device, [&] { return matmul(a45, transpose(w45)); }, t, t);
+    expect_gpu_matches_cpu(vk_device, [&] { return matmul(a64, b_rows); }, t, t);
+    expect_gpu_matches_cpu(vk_device, [&] { return matmul(a64, b_odd); }, t, t);
+    expect_gpu_matches_cpu(vk_device, [&] { return matmul(transpose(at), transpose(w)); }, t, t);
+    expect_gpu_matches_cpu(vk_device, [&] { return matmul(big, transpose(w_big)); }, t, t);
+  }
+  unsetenv("LAMINA_VULKAN_COOPMAT");
 }
 
 // The matrix-vector kernel's paths: k read 16 bytes at a time (rows 64 elements apart,
@@ -296,6 +333,84 @@ TEST(VulkanOps, WeightsUploadOnce) {
   EXPECT_EQ(w.buffer(), buffer);
   // Reading it on the host brings the values back intact.
   expect_arrays_close(w, random_array({16, 8}, 27), 0, 0);
+}
+
+
+// The command stream's record of what was read and written since the last barrier, against
+// a plain list of every range added: random ranges in three buffers, overlapping, touching,
+// nested and empty.
+TEST(VulkanCommandStream, RangeSetMatchesPlainList) {
+  // Fake handles: the set only orders and compares them.
+  const VkBuffer buffers[] = {reinterpret_cast<VkBuffer>(uintptr_t{0x1000}),
+                              reinterpret_cast<VkBuffer>(uintptr_t{0x2000}),
+                              reinterpret_cast<VkBuffer>(uintptr_t{0x3000})};
+  uint32_t state = 12345;
+  auto next = [&](uint32_t n) {  // a small LCG: the same cases on every run
+    state = state * 1664525u + 1013904223u;
+    return (state >> 8) % n;
+  };
+  auto random_range = [&] {
+    VkDeviceSize begin = next(200), length = next(4) == 0 ? 0 : 1 + next(30);
+    return vulkan::BufferRange{buffers[next(3)], begin, begin + length};
+  };
+  vulkan::RangeSet set;
+  std::vector<vulkan::BufferRange> added;
+  for (int step = 0; step < 4000; ++step) {
+    if (next(150) == 0) {
+      set.clear();
+      added.clear();
+    }
+    const vulkan::BufferRange q = random_range();
+    bool expected = false;
+    for (const auto& a : added) {
+      expected = expected || (a.buffer == q.buffer && q.begin < q.end && a.begin < a.end &&
+                              a.begin < q.end && q.begin < a.end);
+    }
+    ASSERT_EQ(set.overlaps(q), expected) << "step " << step << ": [" << q.begin << ", " << q.end << ")";
+    if (next(2) == 0) {
+      const vulkan::BufferRange r = random_range();
+      set.add(r);
+      added.push_back(r);
+    }
+  }
+}
+
+// Every dispatch pushes its bindings (VK_KHR_push_descriptor) where the device has it, or
+// writes a descriptor set from a pool (LAMINA_VULKAN_PUSH_DESCRIPTORS=0, or no extension):
+// the same kernels through both give the same bits, and the CPU's values. The attention
+// decode kernel binds the most buffers (7 and the parameters).
+TEST(VulkanOps, PushDescriptorsAndDescriptorSetsAgree) {
+  LAMINA_REQUIRE_VULKAN();
+  vulkan::Context& ctx = vulkan::context(vk_device);
+  const bool initial = ctx.push_descriptors();
+  struct Restore {
+    vulkan::Context& ctx;
+    bool on;
+    ~Restore() { ctx.set_push_descriptors(on); }
+  } restore{ctx, initial};
+  if (!ctx.info().push_descriptor) std::cout << "[ NOTE     ] no VK_KHR_push_descriptor: one path only\n";
+  Array x = random_array({3, 1, 96}, 101);
+  Array w = random_array({96, 96}, 102);
+  Array norm_weight = random_array({96}, 103);
+  Array q = random_array({1, 4, 1, 32}, 104);
+  Array k = random_array({1, 2, 70, 32}, 105);
+  Array v = random_array({1, 2, 70, 32}, 106);
+  auto build = [&] {
+    Array h = fast::rms_norm(add(x, Array(0.5f)), norm_weight, 1e-5f);
+    Array y = softmax(matmul(h, transpose(w)), -1);
+    Array attn = fast::scaled_dot_product_attention(q, k, v, 0.2f, "causal");
+    return add(sum(y, {-1}), sum(attn));
+  };
+  std::vector<Array> results;
+  for (bool on : {true, false}) {
+    SCOPED_TRACE(on ? "push descriptors" : "descriptor sets");
+    ctx.set_push_descriptors(on);
+    EXPECT_EQ(ctx.push_descriptors(), on && ctx.info().push_descriptor);
+    EXPECT_EQ(ctx.pipelines().get("copy_f32_f32", 3, {256, 0}).push_descriptors, ctx.push_descriptors());
+    expect_gpu_matches_cpu(vk_device, build, 1e-4, 1e-4);
+    results.push_back(run_on(Device::vulkan(vk_device), build));
+  }
+  expect_arrays_close(results[0], results[1], 0, 0);
 }
 
 }  // namespace

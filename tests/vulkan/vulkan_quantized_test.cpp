@@ -12,6 +12,7 @@
 #include <map>
 #include <string>
 
+#include "libcore/backend/vulkan/instance.h"
 #include "libcore/io/safetensors.h"
 #include "libcore/ops/ops.h"
 #include "tests/quant/mlx_golden.h"
@@ -118,6 +119,50 @@ TEST(VulkanQuantized, MatmulMatchesCpuOnAwkwardShapes) {
                              tol, tol);
     }
   });
+}
+
+// The tensor-core kernel (quantized_matmul_coopmat.comp: float16 x, 16 rows or more;
+// skipped on devices without VK_NV_cooperative_matrix) against the CPU: every bits x group
+// size with float16 scales, float32 scales (float32 out), x read 16 bytes at a time or
+// element by element (a view one element in), N = 131 (a partial tile), 64- and 128-row
+// tiles. Each also with LAMINA_VULKAN_COOPMAT=0.
+TEST(VulkanQuantized, MatmulCooperativeMatrixMatchesCpu) {
+  LAMINA_REQUIRE_VULKAN();
+  if (vulkan::coopmat_shape_n(vulkan::devices()[vk_device]) == 0) {
+    GTEST_SKIP() << "no VK_NV_cooperative_matrix float16 shape on this device";
+  }
+  Array w = random_array({131, 384}, 31);
+  Array x = astype(random_array({2, 40, 385}, 32), Dtype::float16);
+  Array x_big = astype(random_array({1300, 256}, 33), Dtype::float16);
+  Array w_big = random_array({3000, 256}, 34);
+  const double tol = 4e-3;
+  for (const char* value : {"1", "0"}) {
+    SCOPED_TRACE(std::string("LAMINA_VULKAN_COOPMAT=") + value);
+    setenv("LAMINA_VULKAN_COOPMAT", value, 1);
+    Array x_aligned = slice(x, {0, 0, 0}, {2, 40, 384});
+    Array x_offset = slice(x, {0, 0, 1}, {2, 40, 385});
+    for (int bits : {2, 3, 4, 5, 6, 8}) {
+      for (int group : {32, 64, 128}) {
+        SCOPED_TRACE(std::to_string(bits) + " bits, group " + std::to_string(group));
+        for (Dtype st : {Dtype::float16, Dtype::float32}) {
+          auto q = quantize(astype(w, st), group, bits);
+          for (const Array& in : {x_aligned, x_offset}) {
+            expect_gpu_matches_cpu(
+                vk_device, [&] { return quantized_matmul(in, q.weight, q.scales, q.biases, true, group, bits); }, tol,
+                tol);
+          }
+        }
+      }
+    }
+    // The tensor cores take W rounded to float16 (up to 2^-12 relative per weight, where
+    // the CPU keeps float32): over k = 256 that is ~1e-3 absolute (one standard deviation)
+    // on outputs near zero, and among 3.9M outputs one was 4.3 of them off on an H200
+    // with atol 4e-3: 1e-2 absolute here.
+    auto q = quantize(astype(w_big, Dtype::float16), 64, 4);
+    expect_gpu_matches_cpu(
+        vk_device, [&] { return quantized_matmul(x_big, q.weight, q.scales, q.biases, true, 64, 4); }, 1e-2, tol);
+  }
+  unsetenv("LAMINA_VULKAN_COOPMAT");
 }
 
 // The matvec kernel's load paths and row blocking: rows of 13 packs (2- and 6-bit rows not

@@ -9,6 +9,7 @@
 #include <functional>
 #include <vector>
 
+#include "libcore/backend/vulkan/instance.h"
 #include "libcore/backend/vulkan/transfer.h"
 #include "libcore/ops/fast.h"
 #include "libcore/ops/ops.h"
@@ -79,6 +80,38 @@ TEST(VulkanSpeed, DISABLED_QuantizedAndReduce) {
   Array m = random_array({4096, 4096}, 10);
   s = seconds_per_run(vk_device, 20, [&] { return sum(m, {1}); });
   std::printf("sum float32 4096x4096 over rows: %.3f ms, %.1f GB/s\n", s * 1e3, 4096.0 * 4096 * 4 / s / 1e9);
+}
+
+// Prefill products with and without the tensor cores (LAMINA_VULKAN_COOPMAT=0/1; the same
+// kernel twice on devices without VK_NV_cooperative_matrix): float16 4096^3 (b row-major
+// and transposed), TinyLlama's 512-row projections, and the 512-row 4-bit prefill.
+TEST(VulkanSpeed, DISABLED_CooperativeMatrix) {
+  LAMINA_REQUIRE_VULKAN();
+  std::printf("coopmat shape 16x%ux16 on this device\n", vulkan::coopmat_shape_n(vulkan::devices()[vk_device]));
+  Array a = astype(random_array({4096, 4096}, 1), Dtype::float16);
+  Array b = astype(random_array({4096, 4096}, 2), Dtype::float16);
+  Array x = astype(random_array({512, 2048}, 3), Dtype::float16);
+  Array w = astype(random_array({5632, 2048}, 4), Dtype::float16);
+  auto q = quantize(astype(random_array({11008, 4096}, 6), Dtype::float16), 64, 4);
+  Array xs = astype(random_array({512, 4096}, 8), Dtype::float16);
+  eval({q.weight, q.scales, q.biases});
+  for (const Array& in : {a, b, x, w, xs}) run_on(Device::vulkan(vk_device), [&] { return add(in, in); });  // upload once
+  for (const char* value : {"0", "1"}) {
+    setenv("LAMINA_VULKAN_COOPMAT", value, 1);
+    double s = seconds_per_run(vk_device, 10, [&] { return matmul(a, b); });
+    std::printf("COOPMAT=%s matmul f16 4096^3: %.3f ms, %.2f TFLOP/s\n", value, s * 1e3, 2.0 * 4096 * 4096 * 4096 / s / 1e12);
+    s = seconds_per_run(vk_device, 10, [&] { return matmul(a, transpose(b)); });
+    std::printf("COOPMAT=%s matmul f16 4096^3, b transposed: %.3f ms, %.2f TFLOP/s\n", value, s * 1e3,
+                2.0 * 4096 * 4096 * 4096 / s / 1e12);
+    s = seconds_per_run(vk_device, 20, [&] { return matmul(x, transpose(w)); });
+    std::printf("COOPMAT=%s matmul f16 512x2048 @ (5632x2048)^T: %.3f ms, %.2f TFLOP/s\n", value, s * 1e3,
+                2.0 * 512 * 2048 * 5632 / s / 1e12);
+    s = seconds_per_run(vk_device, 10,
+                        [&] { return quantized_matmul(xs, q.weight, q.scales, q.biases, true, 64, 4); });
+    std::printf("COOPMAT=%s quantized matmul 4-bit g64 512x4096 @ 4096x11008: %.3f ms, %.2f TFLOP/s\n", value,
+                s * 1e3, 2.0 * 512 * 4096 * 11008 / s / 1e12);
+  }
+  unsetenv("LAMINA_VULKAN_COOPMAT");
 }
 
 // Decode matrix-vector products of TinyLlama-1.1B's shapes, chained (each reads the last

@@ -1,7 +1,9 @@
 // Command recording, batching, hazard barriers and submission.
 #include "libcore/backend/vulkan/command_stream.h"
 
+#include <algorithm>
 #include <cstring>
+#include <functional>
 
 #include "libcore/backend/vulkan/context.h"
 #include "libcore/error.h"
@@ -14,14 +16,45 @@ constexpr size_t kBatches = 3;                          // recording + up to 2 i
 constexpr uint32_t kDispatchesPerBatch = 384;           // submit early so the GPU starts
 constexpr VkDeviceSize kParamsBytes = VkDeviceSize{1} << 20;
 constexpr uint32_t kSetsPerPool = 512;
-constexpr uint32_t kMaxBindings = 8;
 
-bool overlaps(VkBuffer b, VkDeviceSize begin, VkDeviceSize end, const VkBuffer& ob,
-              VkDeviceSize obegin, VkDeviceSize oend) {
-  return b == ob && begin < oend && obegin < end;
+// (a, a_pos) sorts before (b, b_pos): by buffer (std::less: handles are unrelated
+// pointers), then by position.
+bool before(VkBuffer a, VkDeviceSize a_pos, VkBuffer b, VkDeviceSize b_pos) {
+  if (a != b) return std::less<VkBuffer>{}(a, b);
+  return a_pos < b_pos;
 }
 
 }  // namespace
+
+bool RangeSet::overlaps(const BufferRange& r) const {
+  if (r.begin >= r.end) return false;
+  // Only the last range starting before r ends can reach into r: the ranges are disjoint,
+  // so each earlier one ends before that one starts.
+  auto after = std::partition_point(ranges_.begin(), ranges_.end(), [&](const BufferRange& x) {
+    return before(x.buffer, x.begin, r.buffer, r.end);
+  });
+  if (after == ranges_.begin()) return false;
+  const BufferRange& last = *(after - 1);
+  return last.buffer == r.buffer && last.end > r.begin;
+}
+
+void RangeSet::add(const BufferRange& r) {
+  if (r.begin >= r.end) return;
+  // The ranges that overlap or touch r (sorted by end too, being disjoint) merge with it.
+  auto first = std::partition_point(ranges_.begin(), ranges_.end(), [&](const BufferRange& x) {
+    return before(x.buffer, x.end, r.buffer, r.begin);
+  });
+  auto last = std::partition_point(first, ranges_.end(), [&](const BufferRange& x) {
+    return !before(r.buffer, r.end, x.buffer, x.begin);
+  });
+  if (first == last) {
+    ranges_.insert(first, r);
+    return;
+  }
+  first->begin = std::min(first->begin, r.begin);
+  first->end = std::max((last - 1)->end, r.end);
+  ranges_.erase(first + 1, last);
+}
 
 CommandStream::CommandStream(Context& ctx) : ctx_(ctx) {
   const Api& vk = api();
@@ -77,6 +110,7 @@ void CommandStream::begin(Batch& b) {
   b.params_used = 0;
   b.staging_used = 0;
   b.dispatch_count = 0;
+  b.bound_pipeline = VK_NULL_HANDLE;
   b.profiler->begin(b.commands);
   // Orders this batch after everything submitted before it (and after its own prologue).
   barrier(b.commands);
@@ -151,25 +185,15 @@ std::pair<const HostChunk*, VkDeviceSize> CommandStream::staging(Batch& b, VkDev
   return {&b.staging.back(), aligned};
 }
 
-void CommandStream::hazard(const std::vector<Range>& reads, const std::vector<Range>& writes) {
+void CommandStream::hazard(std::span<const BufferRange> reads, std::span<const BufferRange> writes) {
   bool needed = false;
-  for (const auto& r : reads) {
-    for (const auto& w : pending_writes_) {
-      if (overlaps(r.buffer, r.begin, r.end, w.buffer, w.begin, w.end)) needed = true;
-    }
-  }
+  for (const auto& r : reads) needed = needed || pending_writes_.overlaps(r);
   for (const auto& w : writes) {
-    for (const auto& o : pending_writes_) {
-      if (overlaps(w.buffer, w.begin, w.end, o.buffer, o.begin, o.end)) needed = true;
-    }
-    for (const auto& o : pending_reads_) {
-      if (overlaps(w.buffer, w.begin, w.end, o.buffer, o.begin, o.end)) needed = true;
-    }
+    needed = needed || pending_writes_.overlaps(w) || pending_reads_.overlaps(w);
   }
-  Batch& b = batches_[current_];
-  if (needed) barrier(b.commands);
-  pending_reads_.insert(pending_reads_.end(), reads.begin(), reads.end());
-  pending_writes_.insert(pending_writes_.end(), writes.begin(), writes.end());
+  if (needed) barrier(batches_[current_].commands);
+  for (const auto& r : reads) pending_reads_.add(r);
+  for (const auto& w : writes) pending_writes_.add(w);
 }
 
 void CommandStream::dispatch(const Pipeline& pipeline, const std::vector<uint32_t>& params,
@@ -178,6 +202,9 @@ void CommandStream::dispatch(const Pipeline& pipeline, const std::vector<uint32_
   if (buffers.size() + 1 != pipeline.bindings) {
     throw Error("vulkan: dispatch with " + std::to_string(buffers.size()) +
                 " buffers for a pipeline of " + std::to_string(pipeline.bindings - 1));
+  }
+  if (pipeline.bindings > kMaxBindings) {
+    throw Error("vulkan: a dispatch binds at most " + std::to_string(kMaxBindings - 1) + " arrays");
   }
   if (groups_x == 0 || groups_y == 0 || groups_z == 0) return;
   HostTimer timer("recording a dispatch");
@@ -196,33 +223,50 @@ void CommandStream::dispatch(const Pipeline& pipeline, const std::vector<uint32_
   if (!params.empty()) std::memcpy(b->params_host.mapped + param_offset, params.data(), params.size() * 4);
   b->params_used = param_offset + param_bytes;
 
-  std::vector<Range> reads, writes;
+  // Fixed-size arrays: recording a dispatch allocates nothing.
+  BufferRange reads[kMaxBindings], writes[kMaxBindings];
+  size_t read_count = 0, write_count = 0;
   for (const auto& buf : buffers) {
-    Range r{buf.buffer, buf.offset, buf.offset + buf.range};
-    (buf.write ? writes : reads).push_back(r);
+    BufferRange r{buf.buffer, buf.offset, buf.offset + buf.range};
+    if (buf.write) {
+      writes[write_count++] = r;
+    } else {
+      reads[read_count++] = r;
+    }
   }
-  hazard(reads, writes);
+  hazard({reads, read_count}, {writes, write_count});
 
-  VkDescriptorSet set = allocate_set(*b, pipeline.set_layout);
+  const uint32_t count = pipeline.bindings;
   const auto& params_alloc = DeviceMemory::allocation(*b->params_device);
-  std::vector<VkDescriptorBufferInfo> infos(buffers.size() + 1);
+  VkDescriptorBufferInfo infos[kMaxBindings];
   infos[0] = {params_alloc.buffer, params_alloc.offset + param_offset, param_bytes};
   for (size_t i = 0; i < buffers.size(); ++i) {
     infos[i + 1] = {buffers[i].buffer, buffers[i].offset, buffers[i].range};
   }
-  std::vector<VkWriteDescriptorSet> w(infos.size());
-  for (size_t i = 0; i < infos.size(); ++i) {
+  VkWriteDescriptorSet w[kMaxBindings];
+  for (uint32_t i = 0; i < count; ++i) {
+    w[i] = {};
     w[i].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
-    w[i].dstSet = set;
-    w[i].dstBinding = static_cast<uint32_t>(i);
+    w[i].dstBinding = i;
     w[i].descriptorCount = 1;
     w[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
     w[i].pBufferInfo = &infos[i];
   }
-  vk.vkUpdateDescriptorSets(ctx_.device(), static_cast<uint32_t>(w.size()), w.data(), 0, nullptr);
-  vk.vkCmdBindPipeline(b->commands, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.pipeline);
-  vk.vkCmdBindDescriptorSets(b->commands, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.layout, 0, 1,
-                             &set, 0, nullptr);
+  if (b->bound_pipeline != pipeline.pipeline) {
+    vk.vkCmdBindPipeline(b->commands, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.pipeline);
+    b->bound_pipeline = pipeline.pipeline;
+  }
+  if (pipeline.push_descriptors) {
+    // The bindings go into the command buffer itself: no set to allocate, write and bind.
+    ctx_.extension_api().vkCmdPushDescriptorSetKHR(b->commands, VK_PIPELINE_BIND_POINT_COMPUTE,
+                                                   pipeline.layout, 0, count, w);
+  } else {
+    VkDescriptorSet set = allocate_set(*b, pipeline.set_layout);
+    for (uint32_t i = 0; i < count; ++i) w[i].dstSet = set;
+    vk.vkUpdateDescriptorSets(ctx_.device(), count, w, 0, nullptr);
+    vk.vkCmdBindDescriptorSets(b->commands, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.layout, 0, 1,
+                               &set, 0, nullptr);
+  }
   b->profiler->before_dispatch(b->commands, pipeline.shader);
   vk.vkCmdDispatch(b->commands, groups_x, groups_y, groups_z);
   b->profiler->after_dispatch(b->commands);
@@ -235,7 +279,8 @@ void CommandStream::upload(const void* src, VkDeviceSize bytes, VkBuffer dst, Vk
   Batch& b = current();
   auto [chunk, offset] = staging(b, bytes);
   std::memcpy(chunk->mapped + offset, src, bytes);
-  hazard({}, {Range{dst, dst_offset, dst_offset + bytes}});
+  const BufferRange written{dst, dst_offset, dst_offset + bytes};
+  hazard({}, {&written, 1});
   VkBufferCopy region{offset, dst_offset, bytes};
   api().vkCmdCopyBuffer(b.commands, chunk->buffer, dst, 1, &region);
 }
@@ -244,7 +289,8 @@ void CommandStream::copy(VkBuffer src, VkDeviceSize src_offset, VkBuffer dst,
                          VkDeviceSize dst_offset, VkDeviceSize bytes) {
   if (bytes == 0) return;
   Batch& b = current();
-  hazard({Range{src, src_offset, src_offset + bytes}}, {Range{dst, dst_offset, dst_offset + bytes}});
+  const BufferRange read{src, src_offset, src_offset + bytes}, written{dst, dst_offset, dst_offset + bytes};
+  hazard({&read, 1}, {&written, 1});
   VkBufferCopy region{src_offset, dst_offset, bytes};
   api().vkCmdCopyBuffer(b.commands, src, dst, 1, &region);
 }
@@ -254,7 +300,8 @@ CommandStream::Readback CommandStream::readback(VkBuffer src, VkDeviceSize src_o
   Batch& b = current();
   // A chunk of its own: the batch's staging is recycled when the batch completes.
   Readback r{ctx_.memory().take_host_chunk(bytes), total_submits_ + 1};
-  hazard({Range{src, src_offset, src_offset + bytes}}, {});
+  const BufferRange read{src, src_offset, src_offset + bytes};
+  hazard({&read, 1}, {});
   VkBufferCopy region{src_offset, 0, bytes};
   api().vkCmdCopyBuffer(b.commands, src, r.chunk.buffer, 1, &region);
   // Make the copy visible to host reads after the fence.

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "libcore/array/buffer.h"
@@ -24,15 +25,38 @@ struct BufferBinding {
   bool write = false;
 };
 
+// Bytes [begin, end) of a buffer.
+struct BufferRange {
+  VkBuffer buffer = VK_NULL_HANDLE;
+  VkDeviceSize begin = 0, end = 0;
+};
+
+// A union of byte ranges, kept as disjoint ranges sorted by (buffer, begin) in one vector:
+// an overlap test is a binary search, and nothing is allocated once the vector has grown.
+// (The command stream's record of what was read and written since the last barrier.)
+class RangeSet {
+ public:
+  // True when r shares a byte with the set (an empty r shares none).
+  bool overlaps(const BufferRange& r) const;
+  void add(const BufferRange& r);
+  void clear() { ranges_.clear(); }
+  size_t size() const { return ranges_.size(); }  // disjoint ranges held
+
+ private:
+  std::vector<BufferRange> ranges_;
+};
+
 class CommandStream {
  public:
+  static constexpr uint32_t kMaxBindings = 8;  // per dispatch, the parameter block included
+
   explicit CommandStream(Context& ctx);
   ~CommandStream();
   CommandStream(const CommandStream&) = delete;
   CommandStream& operator=(const CommandStream&) = delete;
 
   // Records pipeline over groups (x, y, z) with `params` (32-bit words) at binding 0 and
-  // `buffers` at bindings 1...
+  // `buffers` at bindings 1.. (at most kMaxBindings - 1 of them).
   void dispatch(const Pipeline& pipeline, const std::vector<uint32_t>& params,
                 const std::vector<BufferBinding>& buffers, uint32_t groups_x,
                 uint32_t groups_y = 1, uint32_t groups_z = 1);
@@ -62,10 +86,6 @@ class CommandStream {
   uint64_t submits() const { return total_submits_; }
 
  private:
-  struct Range {
-    VkBuffer buffer;
-    VkDeviceSize begin, end;
-  };
   struct Batch {
     VkCommandBuffer prologue = VK_NULL_HANDLE;  // copies this batch's params to the GPU
     VkCommandBuffer commands = VK_NULL_HANDLE;
@@ -81,6 +101,7 @@ class CommandStream {
     std::vector<HostChunk> staging;
     VkDeviceSize staging_used = 0;
     uint32_t dispatch_count = 0;
+    VkPipeline bound_pipeline = VK_NULL_HANDLE;  // what `commands` has bound
     uint64_t serial = 0;  // submission number, counted from 1
     std::unique_ptr<DispatchProfiler> profiler;
   };
@@ -91,14 +112,16 @@ class CommandStream {
   VkDescriptorSet allocate_set(Batch& b, VkDescriptorSetLayout layout);
   // Host-visible staging bytes valid until the batch completes.
   std::pair<const HostChunk*, VkDeviceSize> staging(Batch& b, VkDeviceSize bytes);
-  void hazard(const std::vector<Range>& reads, const std::vector<Range>& writes);
+  // Inserts a barrier when a read overlaps what the commands since the last barrier wrote,
+  // or a write what they read or wrote; then adds these ranges to theirs.
+  void hazard(std::span<const BufferRange> reads, std::span<const BufferRange> writes);
   void barrier(VkCommandBuffer cb);
 
   Context& ctx_;
   VkCommandPool pool_ = VK_NULL_HANDLE;
   std::vector<Batch> batches_;
   size_t current_ = 0;
-  std::vector<Range> pending_reads_, pending_writes_;
+  RangeSet pending_reads_, pending_writes_;  // since the last barrier
   uint64_t total_dispatches_ = 0;
   uint64_t total_submits_ = 0;  // also the serial of the last submitted batch
 };

@@ -2,8 +2,10 @@
 #include "libcore/backend/vulkan/context.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <mutex>
+#include <string>
 
 #include "libcore/backend/vulkan/command_stream.h"
 #include "libcore/backend/vulkan/device_memory.h"
@@ -43,8 +45,20 @@ Context::Context(const DeviceInfo& info) : info_(info) {
   queue_info.queueCount = 1;
   queue_info.pQueuePriorities = &priority;
 
+  // The tensor-core matmuls' extension, its feature and the memory model their SPIR-V
+  // declares, when the device has them all (DeviceInfo::coopmat_n).
+  const bool coopmat = info.coopmat_n != 0;
+  std::vector<const char*> extensions;
+  if (coopmat) extensions.push_back("VK_NV_cooperative_matrix");
+  // Dispatches push their bindings instead of allocating and writing a descriptor set each.
+  if (info.push_descriptor) extensions.push_back(VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME);
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV coopmat_features{};
+  coopmat_features.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV;
+  coopmat_features.cooperativeMatrix = VK_TRUE;
   VkPhysicalDeviceVulkan12Features f12{};
   f12.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES;
+  if (coopmat) f12.pNext = &coopmat_features;
+  f12.vulkanMemoryModel = coopmat ? VK_TRUE : VK_FALSE;
   f12.storageBuffer8BitAccess = VK_TRUE;
   f12.shaderFloat16 = info.float16 ? VK_TRUE : VK_FALSE;
   f12.shaderInt8 = info.int8 ? VK_TRUE : VK_FALSE;
@@ -63,14 +77,23 @@ Context::Context(const DeviceInfo& info) : info_(info) {
   ci.pNext = &f2;
   ci.queueCreateInfoCount = 1;
   ci.pQueueCreateInfos = &queue_info;
+  ci.enabledExtensionCount = static_cast<uint32_t>(extensions.size());
+  ci.ppEnabledExtensionNames = extensions.data();
   check(vk.vkCreateDevice(pd, &ci, nullptr, &device_), "vkCreateDevice");
   // Device functions stay the loader's trampolines (valid for every device); per-device
   // pointers from vkGetDeviceProcAddr would be wrong for a second GPU.
   api().vkGetDeviceQueue(device_, queue_family_, 0, &queue_);
+  extension_api_ = load_device_extension_functions(device_);
+  const char* push_env = std::getenv("LAMINA_VULKAN_PUSH_DESCRIPTORS");
+  set_push_descriptors(!(push_env && std::string(push_env) == "0"));
 
   memory_allocator_ = std::make_unique<DeviceMemory>(*this);
   stream_ = std::make_unique<CommandStream>(*this);
   pipelines_ = std::make_unique<Pipelines>(*this);
+}
+
+void Context::set_push_descriptors(bool on) {
+  push_descriptors_ = on && info_.push_descriptor && extension_api_.vkCmdPushDescriptorSetKHR != nullptr;
 }
 
 int Context::find_memory_type(uint32_t type_bits, VkMemoryPropertyFlags required,

@@ -32,6 +32,14 @@ class Context {
   VkDeviceSize binding_alignment() const { return binding_alignment_; }
   // True when the compute queue writes timestamps (for LAMINA_VULKAN_PROFILE).
   bool timestamps() const { return timestamps_; }
+  // True when dispatches push their bindings (VK_KHR_push_descriptor) instead of writing
+  // a descriptor set each: the device has the extension and LAMINA_VULKAN_PUSH_DESCRIPTORS
+  // is not "0" (read once, when the context is created).
+  bool push_descriptors() const { return push_descriptors_; }
+  // Turns that off or back on (tests run both paths); stays off without the extension.
+  void set_push_descriptors(bool on);
+  // The entry points of the extensions enabled on this device.
+  const DeviceExtensionApi& extension_api() const { return extension_api_; }
 
   DeviceMemory& memory() { return *memory_allocator_; }
   CommandStream& stream() { return *stream_; }
@@ -46,6 +54,8 @@ class Context {
   VkPhysicalDeviceMemoryProperties memory_{};
   VkDeviceSize binding_alignment_ = 16;
   bool timestamps_ = false;
+  bool push_descriptors_ = false;
+  DeviceExtensionApi extension_api_;
   std::unique_ptr<DeviceMemory> memory_allocator_;
   std::unique_ptr<CommandStream> stream_;
   std::unique_ptr<Pipelines> pipelines_;

@@ -1,6 +1,8 @@
 // Instance creation and physical-device discovery.
 #include "libcore/backend/vulkan/instance.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 
@@ -29,7 +31,30 @@ const char* type_name(VkPhysicalDeviceType t) {
   }
 }
 
-DeviceInfo describe(VkPhysicalDevice pd, int index) {
+// The N of a subgroup-scope 16 x N x 16 shape with float16 a/b and float32 c/d that
+// VK_NV_cooperative_matrix lists (16 preferred, else 8), 0 when none.
+uint32_t cooperative_matrix_n(VkInstance instance, VkPhysicalDevice pd) {
+  auto get = reinterpret_cast<PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV>(
+      api().vkGetInstanceProcAddr(instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV"));
+  if (get == nullptr) return 0;
+  uint32_t count = 0;
+  if (get(pd, &count, nullptr) != VK_SUCCESS || count == 0) return 0;
+  std::vector<VkCooperativeMatrixPropertiesNV> shapes(count);
+  for (auto& s : shapes) s.sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV;
+  if (get(pd, &count, shapes.data()) != VK_SUCCESS) return 0;
+  uint32_t best = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    const auto& s = shapes[i];
+    bool types = s.AType == VK_COMPONENT_TYPE_FLOAT16_NV && s.BType == VK_COMPONENT_TYPE_FLOAT16_NV &&
+                 s.CType == VK_COMPONENT_TYPE_FLOAT32_NV && s.DType == VK_COMPONENT_TYPE_FLOAT32_NV;
+    if (types && s.scope == VK_SCOPE_SUBGROUP_NV && s.MSize == 16 && s.KSize == 16 && (s.NSize == 16 || s.NSize == 8)) {
+      best = std::max(best, s.NSize);
+    }
+  }
+  return best;
+}
+
+DeviceInfo describe(VkInstance instance, VkPhysicalDevice pd, int index) {
   const Api& vk = api();
   DeviceInfo info;
   info.index = index;
@@ -56,6 +81,7 @@ DeviceInfo describe(VkPhysicalDevice pd, int index) {
   info.bfloat16 = has("VK_KHR_shader_bfloat16");
   info.cooperative_matrix_khr = has("VK_KHR_cooperative_matrix");
   info.cooperative_matrix_nv = has("VK_NV_cooperative_matrix");
+  info.push_descriptor = has("VK_KHR_push_descriptor");
 
   bool is_12 = props.apiVersion >= VK_API_VERSION_1_2;
   if (is_12) {
@@ -75,8 +101,11 @@ DeviceInfo describe(VkPhysicalDevice pd, int index) {
         (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT) != 0 &&
         (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0;
 
+    VkPhysicalDeviceCooperativeMatrixFeaturesNV coopmat{};
+    coopmat.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV;
     VkPhysicalDeviceVulkan12Features f12{};
     f12.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES;
+    if (info.cooperative_matrix_nv) f12.pNext = &coopmat;
     VkPhysicalDeviceVulkan11Features f11{};
     f11.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES;
     f11.pNext = &f12;
@@ -89,6 +118,10 @@ DeviceInfo describe(VkPhysicalDevice pd, int index) {
     info.int64 = f2.features.shaderInt64;
     info.storage16 = f11.storageBuffer16BitAccess;
     info.storage8 = f12.storageBuffer8BitAccess;
+    info.vulkan_memory_model = f12.vulkanMemoryModel;
+    if (info.cooperative_matrix_nv && coopmat.cooperativeMatrix && info.vulkan_memory_model && info.float16) {
+      info.coopmat_n = cooperative_matrix_n(instance, pd);
+    }
   } else {
     info.driver = "driver " + std::to_string(props.driverVersion);
   }
@@ -133,7 +166,7 @@ InstanceState create() {
   api().vkEnumeratePhysicalDevices(s.instance, &count, nullptr);
   std::vector<VkPhysicalDevice> pds(count);
   api().vkEnumeratePhysicalDevices(s.instance, &count, pds.data());
-  for (uint32_t i = 0; i < count; ++i) s.devices.push_back(describe(pds[i], static_cast<int>(i)));
+  for (uint32_t i = 0; i < count; ++i) s.devices.push_back(describe(s.instance, pds[i], static_cast<int>(i)));
   if (s.devices.empty()) s.reason = "the Vulkan driver reports no devices";
   return s;
 }
@@ -158,6 +191,12 @@ int preferred_device() {
     }
   }
   return -1;
+}
+
+uint32_t coopmat_shape_n(const DeviceInfo& info) {
+  const char* env = std::getenv("LAMINA_VULKAN_COOPMAT");
+  if (env && std::strcmp(env, "0") == 0) return 0;
+  return info.subgroup_size == 32 ? info.coopmat_n : 0;
 }
 
 }  // namespace lamina::core::vulkan

@@ -1,6 +1,9 @@
-// Vulkan evaluation of Matmul: the tiled kernel, or the matrix-vector kernel when the
-// output has one row (the decode step). Batch dims broadcast without copies.
+// Vulkan evaluation of Matmul: the tiled kernel, the tensor-core kernel (float16 with
+// kCoopmatMinRows rows or more, on devices with VK_NV_cooperative_matrix), or the
+// matrix-vector kernel when the output has one row (the decode step). Batch dims broadcast
+// without copies.
 #include <algorithm>
+#include <string>
 
 #include "libcore/backend/vulkan/kernel_registry.h"
 #include "libcore/backend/vulkan/kernel_util.h"
@@ -10,6 +13,10 @@
 namespace lamina::core {
 
 namespace {
+
+// From this many output rows on, float16 products go to matmul_coopmat.comp (below, the
+// 64x64 scalar tiles waste less of the work).
+constexpr int64_t kCoopmatMinRows = 16;
 
 // Strides of x's batch dims against the output's batch shape (0 where broadcast).
 Strides batch_strides(const Array& x, const Shape& batch) {
@@ -44,6 +51,38 @@ MatvecShape matvec_shape(const vulkan::Context& ctx, bool subgroups, const Array
   s.lanes = t.lanes;
   s.rows = t.rows;
   s.wg_rows = t.wg_rows;
+  return s;
+}
+// matmul_coopmat.comp's variant and specialisation: 128-row tiles once there are enough of
+// them to fill a large GPU (else 64); 16-byte loads of 8 halves where an operand's chunks
+// (along k for a; along n for a row-major b, else along k) have unit stride and every
+// chunk starts on 16 bytes.
+struct CoopmatShape {
+  std::string variant;
+  uint32_t tile = 64, a_vec = 0, b_rows_of_k = 0, b_vec = 0;
+};
+
+CoopmatShape coopmat_shape(uint32_t frag_n, const Array& a, const Array& b, const Shape& batch, uint32_t a_off,
+                           uint32_t b_off) {
+  CoopmatShape s;
+  const int64_t M = a.shape(-2), K = a.shape(-1), N = b.shape(-1);
+  const int64_t a_sm = a.strides()[a.ndim() - 2], a_sk = a.strides().back();
+  const int64_t b_sk = b.strides()[b.ndim() - 2], b_sn = b.strides().back();
+  auto batch_aligned = [&](const Array& x) {
+    bool aligned = true;
+    for (int64_t stride : batch_strides(x, batch)) aligned = aligned && stride % 8 == 0;
+    return aligned;
+  };
+  s.a_vec = a_sk == 1 && K % 8 == 0 && a_off % 8 == 0 && (M == 1 || a_sm % 8 == 0) && batch_aligned(a);
+  s.b_rows_of_k = b_sn == 1 && b_sk != 1;
+  if (s.b_rows_of_k) {
+    s.b_vec = N % 8 == 0 && (K == 1 || b_sk % 8 == 0) && b_off % 8 == 0 && batch_aligned(b);
+  } else {
+    s.b_vec = b_sk == 1 && K % 8 == 0 && (N == 1 || b_sn % 8 == 0) && b_off % 8 == 0 && batch_aligned(b);
+  }
+  const int64_t big_tiles = ((M + 127) / 128) * ((N + 127) / 128) * shape_size(batch);
+  s.tile = big_tiles >= 256 ? 128 : 64;
+  s.variant = "matmul_coopmat_f16_t" + std::to_string(s.tile) + "_n" + std::to_string(frag_n);
   return s;
 }
 }  // namespace
@@ -83,6 +122,15 @@ LAMINA_VULKAN_KERNEL(Matmul) {
                                                {vulkan::kMatvecLocal, shape.lanes, shape.rows, shape.wg_rows, shape.vec});
     uint32_t groups = static_cast<uint32_t>((N + shape.wg_rows - 1) / shape.wg_rows);
     uint32_t gx = std::min<uint32_t>(groups, 65535), gy = (groups + gx - 1) / gx;
+    ctx.stream().dispatch(pipeline, params, {ba, bb, bo}, gx, gy, static_cast<uint32_t>(batches));
+    return;
+  }
+  const uint32_t frag_n = vulkan::coopmat_shape_n(ctx.info());
+  if (frag_n != 0 && out.dtype() == Dtype::float16 && M >= kCoopmatMinRows) {
+    const CoopmatShape shape = coopmat_shape(frag_n, a, b, batch, a_off, b_off);
+    const auto& pipeline = ctx.pipelines().get(shape.variant, 4, {shape.tile * 2, shape.a_vec, shape.b_rows_of_k, shape.b_vec});
+    uint32_t gx = static_cast<uint32_t>((N + shape.tile - 1) / shape.tile);
+    uint32_t gy = static_cast<uint32_t>((M + shape.tile - 1) / shape.tile);
     ctx.stream().dispatch(pipeline, params, {ba, bb, bo}, gx, gy, static_cast<uint32_t>(batches));
     return;
   }

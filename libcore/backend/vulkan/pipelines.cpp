@@ -1,11 +1,13 @@
 // Pipeline creation and the on-disk pipeline cache.
 #include "libcore/backend/vulkan/pipelines.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <tuple>
 #include <unistd.h>
 
 #include "libcore/backend/vulkan/context.h"
@@ -72,9 +74,22 @@ void Pipelines::save() {
   if (ec) std::filesystem::remove(tmp, ec);
 }
 
-VkDescriptorSetLayout Pipelines::set_layout(uint32_t bindings) {
-  auto it = layouts_.find(bindings);
-  if (it != layouts_.end()) return it->second.first;
+size_t Pipelines::KeyHash::operator()(const KeyView& k) const {
+  // FNV-1a over the constants, mixed into the name's hash.
+  uint64_t h = std::hash<std::string_view>{}(k.shader) ^ (k.push_descriptors ? 0x9e3779b97f4a7c15ull : 0);
+  for (uint32_t c : k.constants) h = (h ^ c) * 0x100000001b3ull;
+  return static_cast<size_t>(h);
+}
+
+bool Pipelines::KeyEqual::operator()(const KeyView& a, const KeyView& b) const {
+  return a.push_descriptors == b.push_descriptors && a.shader == b.shader &&
+         std::equal(a.constants.begin(), a.constants.end(), b.constants.begin(), b.constants.end());
+}
+
+std::pair<VkDescriptorSetLayout, VkPipelineLayout> Pipelines::layouts(uint32_t bindings,
+                                                                      bool push_descriptors) {
+  auto it = layouts_.find({bindings, push_descriptors});
+  if (it != layouts_.end()) return it->second;
   std::vector<VkDescriptorSetLayoutBinding> b(bindings);
   for (uint32_t i = 0; i < bindings; ++i) {
     b[i].binding = i;
@@ -84,6 +99,7 @@ VkDescriptorSetLayout Pipelines::set_layout(uint32_t bindings) {
   }
   VkDescriptorSetLayoutCreateInfo ci{};
   ci.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO;
+  if (push_descriptors) ci.flags = VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR;
   ci.bindingCount = bindings;
   ci.pBindings = b.data();
   VkDescriptorSetLayout set = VK_NULL_HANDLE;
@@ -95,17 +111,20 @@ VkDescriptorSetLayout Pipelines::set_layout(uint32_t bindings) {
   pi.pSetLayouts = &set;
   VkPipelineLayout layout = VK_NULL_HANDLE;
   check(api().vkCreatePipelineLayout(ctx_.device(), &pi, nullptr, &layout), "vkCreatePipelineLayout");
-  layouts_[bindings] = {set, layout};
-  return set;
+  return layouts_[{bindings, push_descriptors}] = {set, layout};
 }
 
-const Pipeline& Pipelines::get(const std::string& shader, uint32_t bindings,
-                               const std::vector<uint32_t>& constants) {
+const Pipeline& Pipelines::get(std::string_view shader, uint32_t bindings,
+                               std::span<const uint32_t> constants) {
+  const KeyView key{shader, constants, ctx_.push_descriptors()};
   std::lock_guard<std::mutex> lock(mutex_);
-  auto key = std::make_pair(shader, constants);
   auto it = pipelines_.find(key);
   if (it != pipelines_.end()) return it->second;
+  return create(key, bindings);
+}
 
+const Pipeline& Pipelines::create(const KeyView& key, uint32_t bindings) {
+  const std::string shader(key.shader);
   VkShaderModule module = VK_NULL_HANDLE;
   if (auto m = modules_.find(shader); m != modules_.end()) {
     module = m->second;
@@ -123,8 +142,9 @@ const Pipeline& Pipelines::get(const std::string& shader, uint32_t bindings,
   Pipeline p;
   p.bindings = bindings;
   p.shader = shader;
-  p.set_layout = set_layout(bindings);
-  p.layout = layouts_[bindings].second;
+  p.push_descriptors = key.push_descriptors;
+  std::tie(p.set_layout, p.layout) = layouts(bindings, key.push_descriptors);
+  const std::span<const uint32_t> constants = key.constants;
   std::vector<VkSpecializationMapEntry> entries(constants.size());
   for (size_t i = 0; i < constants.size(); ++i) {
     entries[i].constantID = static_cast<uint32_t>(i);
@@ -147,7 +167,8 @@ const Pipeline& Pipelines::get(const std::string& shader, uint32_t bindings,
   check(api().vkCreateComputePipelines(ctx_.device(), cache_, 1, &ci, nullptr, &p.pipeline),
         ("vkCreateComputePipelines(" + shader + ")").c_str());
   dirty_ = true;
-  return pipelines_.emplace(key, p).first->second;
+  Key owned{shader, std::vector<uint32_t>(constants.begin(), constants.end()), key.push_descriptors};
+  return pipelines_.emplace(std::move(owned), p).first->second;
 }
 
 }  // namespace lamina::core::vulkan

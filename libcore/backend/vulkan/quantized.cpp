@@ -1,6 +1,8 @@
 // Vulkan evaluation of the affine quantization primitives a quantized model runs:
 // QuantizedMatmul (with the transposed weight, every quantized Linear: matvec kernel for up
-// to kMatvecRows input rows, tiled kernel above; untransposed, the vjp's product: tiled)
+// to kMatvecRows input rows, tiled kernel above, the tensor-core kernel from
+// kCoopmatMinRows float16 rows on devices with VK_NV_cooperative_matrix; untransposed, the
+// vjp's product: tiled)
 // and AffineDequantize (the quantized embedding's gathered rows). The CPU kernels'
 // int8-activation mode does not apply: the GPU multiplies float activations. Bits and
 // group size are specialisation constants.
@@ -19,6 +21,7 @@ namespace {
 
 constexpr int64_t kMatvecRows = 4;
 constexpr uint32_t kTile = 64;          // BM = BN in quantized_matmul.comp
+constexpr int64_t kCoopmatMinRows = 16;  // quantized_matmul_coopmat.comp from here on
 
 bool is_float(Dtype d) { return d == Dtype::float32 || d == Dtype::float16 || d == Dtype::bfloat16; }
 
@@ -100,6 +103,20 @@ LAMINA_VULKAN_KERNEL(QuantizedMatmul) {
     uint32_t groups = static_cast<uint32_t>((N + shape.wg_rows - 1) / shape.wg_rows);
     uint32_t gx = std::min<uint32_t>(groups, 65535), gy = (groups + gx - 1) / gx;
     ctx.stream().dispatch(pipeline, params, {bx, bw, bs, bb, bo}, gx, gy, static_cast<uint32_t>(M));
+    return;
+  }
+  const uint32_t frag_n = vulkan::coopmat_shape_n(ctx.info());
+  if (transposed && frag_n != 0 && x.dtype() == Dtype::float16 && M >= kCoopmatMinRows) {
+    // 16-byte loads of x: unit k stride, every row's start aligned (K is a multiple of 32).
+    bool x_vec = x.strides().back() == 1 && x_off % 8 == 0;
+    for (size_t d = 0; d < lead.size(); ++d) x_vec = x_vec && (lead[d] == 1 || lead_strides[d] % 8 == 0);
+    // 128-row tiles once there are enough of them to fill a large GPU.
+    const uint32_t tile = ((M + 127) / 128) * ((N + 127) / 128) >= 256 ? 128 : 64;
+    const std::string shader = "quantized_matmul_coopmat_" + variant + "_t" + std::to_string(tile) + "_n" +
+                               std::to_string(frag_n);
+    const auto& pipeline = ctx.pipelines().get(shader, 6, {tile * 2, bits, group, x_vec ? 1u : 0u});
+    uint32_t gx = static_cast<uint32_t>((N + tile - 1) / tile), gy = static_cast<uint32_t>((M + tile - 1) / tile);
+    ctx.stream().dispatch(pipeline, params, {bx, bw, bs, bb, bo}, gx, gy, 1);
     return;
   }
   const auto& pipeline =

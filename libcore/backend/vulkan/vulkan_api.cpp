@@ -51,6 +51,15 @@ void load_instance_functions(VkInstance instance) {
 #undef LAMINA_VK_LOAD
 }
 
+DeviceExtensionApi load_device_extension_functions(VkDevice device) {
+  DeviceExtensionApi a;
+#define LAMINA_VK_LOAD(name) \
+  a.name = reinterpret_cast<PFN_##name>(api().vkGetDeviceProcAddr(device, #name));
+  LAMINA_VK_DEVICE_EXTENSION_FUNCTIONS(LAMINA_VK_LOAD)
+#undef LAMINA_VK_LOAD
+  return a;
+}
+
 const char* result_name(VkResult result) {
   switch (result) {
     case VK_SUCCESS: return "VK_SUCCESS";

@@ -67,6 +67,11 @@
   X(vkCmdWriteTimestamp)                  \
   X(vkGetQueryPoolResults)
 
+// Entry points of optional device extensions: loaded per device with vkGetDeviceProcAddr,
+// once the extension is enabled on it.
+#define LAMINA_VK_DEVICE_EXTENSION_FUNCTIONS(X) \
+  X(vkCmdPushDescriptorSetKHR)
+
 namespace lamina::core::vulkan {
 
 // One pointer per entry point; null until loaded. Device-level functions are loaded
@@ -80,11 +85,21 @@ struct Api {
 #undef LAMINA_VK_DECLARE
 };
 
+// A device's extension entry points; null where the extension is not enabled.
+struct DeviceExtensionApi {
+#define LAMINA_VK_DECLARE(name) PFN_##name name = nullptr;
+  LAMINA_VK_DEVICE_EXTENSION_FUNCTIONS(LAMINA_VK_DECLARE)
+#undef LAMINA_VK_DECLARE
+};
+
 // The process-wide table.
 Api& api();
 // Loads libvulkan.so.1 and the global functions; returns false (and a reason) if absent.
 bool load_loader(std::string& reason);
 void load_instance_functions(VkInstance instance);
+// The extension entry points of `device` (those of extensions it was created without stay
+// null, or may be: check the extension, not the pointer alone).
+DeviceExtensionApi load_device_extension_functions(VkDevice device);
 // "VK_ERROR_OUT_OF_DEVICE_MEMORY" etc.
 const char* result_name(VkResult result);
 // Throws lamina::Error "<what>: <result name>" when result is not VK_SUCCESS.
