@@ -125,6 +125,8 @@ TEST(VulkanOps, MatmulCooperativeMatrix) {
     expect_gpu_matches_cpu(vk_device, [&] { return matmul(a64, b_odd); }, t, t);
     expect_gpu_matches_cpu(vk_device, [&] { return matmul(transpose(at), transpose(w)); }, t, t);
     expect_gpu_matches_cpu(vk_device, [&] { return matmul(big, transpose(w_big)); }, t, t);
+    // A short prompt: 3 rows in one partial tile.
+    expect_gpu_matches_cpu(vk_device, [&] { return matmul(slice(a64, {0, 0, 0}, {1, 3, 64}), transpose(w)); }, t, t);
   }
   unsetenv("LAMINA_VULKAN_COOPMAT");
 }

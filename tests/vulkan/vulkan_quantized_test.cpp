@@ -124,7 +124,7 @@ TEST(VulkanQuantized, MatmulMatchesCpuOnAwkwardShapes) {
 // The tensor-core kernel (quantized_matmul_coopmat.comp: float16 x, 16 rows or more;
 // skipped on devices without VK_NV_cooperative_matrix) against the CPU: every bits x group
 // size with float16 scales, float32 scales (float32 out), x read 16 bytes at a time or
-// element by element (a view one element in), N = 131 (a partial tile), 64- and 128-row
+// element by element (a view one element in), 7 rows, N = 131 (a partial tile), 64- and 128-row
 // tiles. Each also with LAMINA_VULKAN_COOPMAT=0.
 // The tensor cores multiply W rounded to float16 (as llama.cpp's cooperative-matrix
 // kernels do): up to 2^-11 relative per weight, ~1e-3 absolute (one standard deviation) on
@@ -160,12 +160,13 @@ TEST(VulkanQuantized, MatmulCooperativeMatrixMatchesCpu) {
     };
     Array x_aligned = slice(x, {0, 0, 0}, {2, 40, 384});
     Array x_offset = slice(x, {0, 0, 1}, {2, 40, 385});
+    Array x_short = slice(x, {0, 0, 0}, {1, 7, 384});  // a short prompt: one partial tile
     for (int bits : {2, 3, 4, 5, 6, 8}) {
       for (int group : {32, 64, 128}) {
         SCOPED_TRACE(std::to_string(bits) + " bits, group " + std::to_string(group));
         for (Dtype st : {Dtype::float16, Dtype::float32}) {
           auto q = quantize(astype(w, st), group, bits);
-          for (const Array& in : {x_aligned, x_offset}) check(in, q, group, bits);
+          for (const Array& in : {x_aligned, x_offset, x_short}) check(in, q, group, bits);
         }
       }
     }

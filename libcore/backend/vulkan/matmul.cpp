@@ -14,9 +14,9 @@ namespace lamina::core {
 
 namespace {
 
-// From this many output rows on, float16 products go to matmul_coopmat.comp (below, the
-// 64x64 scalar tiles waste less of the work).
-constexpr int64_t kCoopmatMinRows = 16;
+// From this many output rows on (every product but the matvec's), float16 products go to
+// matmul_coopmat.comp: even a mostly empty tensor-core tile beats the scalar tiles.
+constexpr int64_t kCoopmatMinRows = 2;
 
 // Strides of x's batch dims against the output's batch shape (0 where broadcast).
 Strides batch_strides(const Array& x, const Shape& batch) {

@@ -21,7 +21,7 @@ namespace {
 
 constexpr int64_t kMatvecRows = 4;
 constexpr uint32_t kTile = 64;          // BM = BN in quantized_matmul.comp
-constexpr int64_t kCoopmatMinRows = 16;  // quantized_matmul_coopmat.comp from here on
+constexpr int64_t kCoopmatMinRows = 5;  // quantized_matmul_coopmat.comp from here on (above the matvec)
 
 bool is_float(Dtype d) { return d == Dtype::float32 || d == Dtype::float16 || d == Dtype::bfloat16; }
 
