@@ -119,6 +119,13 @@ struct Minimum {
     return a < b ? a : b;
   }
 };
+// silu(a) * b with silu's value rounded to the storage type S first, as the two ops give.
+template <typename S>
+struct SiluMultiply {
+  template <typename T> T operator()(T a, T b) const {
+    return static_cast<T>(static_cast<T>(static_cast<S>(Silu{}(a))) * b);
+  }
+};
 struct Equal { template <typename T> bool operator()(T a, T b) const { return a == b; } };
 struct NotEqual { template <typename T> bool operator()(T a, T b) const { return a != b; } };
 struct Less { template <typename T> bool operator()(T a, T b) const { return a < b; } };

@@ -1,5 +1,6 @@
 // Elementwise binary ops: out = op(a, b) with strided (broadcast) a and b. OP
-// (constant_id 1) follows vulkan::BinaryOp; comparisons write bool.
+// (constant_id 1) follows vulkan::BinaryOp; comparisons write bool; 15 is swiglu
+// (silu(a) rounded to T, times b).
 // Variant defines: T (input dtype), OUT_T (T or bool), INT (1: integer arithmetic).
 #version 450
 #extension GL_GOOGLE_include_directive : require
@@ -49,6 +50,9 @@ VAL apply(VAL x, VAL y) {
     case 12u: return VAL(x >= y);
     case 13u: return VAL(x != VAL(0) && y != VAL(0));
     case 14u: return VAL(x != VAL(0) || y != VAL(0));
+#if !INT
+    case 15u: return ROUND_F(T, x / (1.0 + exp(-x))) * y;  // swiglu: silu rounded, times y
+#endif
   }
   return x;
 }

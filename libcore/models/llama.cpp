@@ -79,8 +79,8 @@ Llama::Llama(const nlohmann::json& config, nn::WeightMap& w, const LlamaOptions&
 
 Array Llama::mlp(const LlamaBlock& b, const Array& x) const {
   Array gate = b.gate_proj(x);
-  Array act = options_.gelu_tanh ? gelu_tanh(gate) : silu(gate);
-  return b.down_proj(act * b.up_proj(x));
+  Array up = b.up_proj(x);
+  return b.down_proj(options_.gelu_tanh ? gelu_tanh(gate) * up : swiglu(gate, up));
 }
 
 Array Llama::hidden(const Array& tokens, std::vector<nn::KVCache>& cache) {

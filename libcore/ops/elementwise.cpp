@@ -68,6 +68,11 @@ Array logical_not(const Array& a) { return unary_node<LogicalNot>(astype(a, Dtyp
 Array add(const Array& a, const Array& b) { return arithmetic<Add>(a, b); }
 Array subtract(const Array& a, const Array& b) { return arithmetic<Subtract>(a, b); }
 Array multiply(const Array& a, const Array& b) { return arithmetic<Multiply>(a, b); }
+Array swiglu(const Array& a, const Array& b) {
+  Dtype t = promote_types(a.dtype(), b.dtype());
+  if (!is_floating(t)) t = Dtype::float32;
+  return binary_node<SiluMultiply>(a, b, t, t);
+}
 Array divide(const Array& a, const Array& b) {
   Dtype t = promote_types(a.dtype(), b.dtype());
   if (!is_floating(t)) t = Dtype::float32;

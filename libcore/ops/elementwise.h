@@ -35,6 +35,9 @@ Array subtract(const Array& a, const Array& b);
 Array multiply(const Array& a, const Array& b);
 Array divide(const Array& a, const Array& b);
 Array power(const Array& a, const Array& b);
+// silu(a) * b, the gated MLP's activation, in one primitive (one pass, one GPU dispatch):
+// the same values as the two ops (silu's result is rounded to the dtype first).
+Array swiglu(const Array& a, const Array& b);
 Array maximum(const Array& a, const Array& b);
 Array minimum(const Array& a, const Array& b);
 Array equal(const Array& a, const Array& b);

@@ -53,6 +53,8 @@ LAMINA_ELEMENTWISE_PRIMITIVE(Greater)
 LAMINA_ELEMENTWISE_PRIMITIVE(GreaterEqual)
 LAMINA_ELEMENTWISE_PRIMITIVE(LogicalAnd)
 LAMINA_ELEMENTWISE_PRIMITIVE(LogicalOr)
+// silu(a) * b (swiglu): silu's value is rounded to the dtype before the product.
+LAMINA_ELEMENTWISE_PRIMITIVE(SiluMultiply)
 
 // Select(condition, a, b): condition is bool; a and b share out's dtype; all one shape.
 LAMINA_ELEMENTWISE_PRIMITIVE(Select)

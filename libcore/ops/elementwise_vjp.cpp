@@ -100,6 +100,22 @@ LAMINA_BINARY_VJP(GreaterEqual, zeros_like(a), zeros_like(b))
 LAMINA_BINARY_VJP(LogicalAnd, zeros_like(a), zeros_like(b))
 LAMINA_BINARY_VJP(LogicalOr, zeros_like(a), zeros_like(b))
 
+std::vector<Array> SiluMultiply::vjp(const std::vector<Array>& inputs, const Array& g,
+                                     const std::vector<int>& argnums, const Array&) {
+  const Array& a = inputs[0];
+  const Array& b = inputs[1];
+  std::vector<Array> all(2);
+  for (int k : argnums) {
+    if (k == 1) {
+      all[1] = g * silu(a);
+    } else {
+      Array s = sigmoid(a);
+      all[0] = g * b * s * (1.0 + a * (1.0 - s));
+    }
+  }
+  return pick(argnums, all);
+}
+
 std::vector<Array> Select::vjp(const std::vector<Array>& inputs, const Array& g,
                                const std::vector<int>& argnums, const Array&) {
   const Array& c = inputs[0];

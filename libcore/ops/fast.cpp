@@ -2,8 +2,10 @@
 // name), cast or broadcast the small inputs the kernels expect, and add one node.
 #include "libcore/ops/fast.h"
 
+#include <algorithm>
 #include <memory>
 
+#include "libcore/ops/elementwise_primitives.h"
 #include "libcore/ops/fast_primitives.h"
 #include "libcore/ops/views.h"
 
@@ -38,9 +40,18 @@ void check_has_features(const Array& x, const char* op) {
 Array rms_norm(const Array& x, const std::optional<Array>& weight, float eps) {
   check_has_features(x, "rms_norm");
   check_feature_param(weight, x.shape(-1), "rms_norm", "weight");
-  std::vector<Array> inputs{x};
+  // x = a + b not evaluated yet (a residual stream): normalise a + b from a and b, so that
+  // the norm runs beside the sum instead of after it (the sum's node stays for its other
+  // users). Same values: the kernel rounds the sum to the dtype as add() does.
+  const auto* sum = x.is_evaluated() ? nullptr : dynamic_cast<const Add*>(x.primitive().get());
+  const bool fuse = sum != nullptr && x.inputs().size() == 2 &&
+                    std::all_of(x.inputs().begin(), x.inputs().end(), [&](const Array& in) {
+                      return in.shape() == x.shape() && in.dtype() == x.dtype();
+                    });
+  std::vector<Array> inputs{fuse ? x.inputs()[0] : x};
   if (weight) inputs.push_back(*weight);
-  return Array(x.shape(), x.dtype(), std::make_shared<RmsNorm>(eps, weight.has_value()),
+  if (fuse) inputs.push_back(x.inputs()[1]);
+  return Array(x.shape(), x.dtype(), std::make_shared<RmsNorm>(eps, weight.has_value(), fuse),
                std::move(inputs));
 }
 
@@ -199,7 +210,8 @@ Array cross_entropy(const Array& logits, const Array& targets) {
 namespace lamina::core {
 
 void RmsNorm::print(std::ostream& os) const {
-  os << "RmsNorm(eps=" << eps_ << (has_weight_ ? ", weight" : "") << ")";
+  os << "RmsNorm(eps=" << eps_ << (has_weight_ ? ", weight" : "") << (has_residual_ ? ", residual" : "")
+     << ")";
 }
 
 void LayerNorm::print(std::ostream& os) const {

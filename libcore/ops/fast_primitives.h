@@ -9,19 +9,23 @@
 
 namespace lamina::core {
 
-// inputs {x, [weight]} -> x's dtype and shape.
+// inputs {x, [weight], [residual]} -> x's dtype and shape. With a residual (x's shape and
+// dtype) the row normalised is x + residual, rounded to the dtype as add() would: the norm
+// of a residual stream's sum in one pass, without waiting for the sum's own node.
 class RmsNorm : public Primitive {
  public:
-  RmsNorm(float eps, bool has_weight) : eps_(eps), has_weight_(has_weight) {}
+  RmsNorm(float eps, bool has_weight, bool has_residual = false)
+      : eps_(eps), has_weight_(has_weight), has_residual_(has_residual) {}
   LAMINA_PRIMITIVE(RmsNorm)
   LAMINA_VJP
   void print(std::ostream& os) const override;
   float eps() const { return eps_; }
   bool has_weight() const { return has_weight_; }
+  bool has_residual() const { return has_residual_; }
 
  private:
   float eps_;
-  bool has_weight_;
+  bool has_weight_, has_residual_;
 };
 
 // The cotangent of rms_norm's x. inputs {x, [weight], cotangent} -> x's dtype and shape.

@@ -32,15 +32,19 @@ Array as_f32(const Array& a) { return astype(a, Dtype::float32); }
 
 std::vector<Array> RmsNorm::vjp(const std::vector<Array>& inputs, const Array& g,
                                 const std::vector<int>& argnums, const Array&) {
-  const Array& x = inputs[0];
+  const int residual = has_residual_ ? (has_weight_ ? 2 : 1) : -1;
+  const Array x = has_residual_ ? inputs[0] + inputs[static_cast<size_t>(residual)] : inputs[0];
   std::vector<Array> grads;
+  std::optional<Array> dx;  // the cotangent of x, and of the residual when there is one
   for (int k : argnums) {
-    if (k == 0) {
-      std::vector<Array> in{x};
-      if (has_weight_) in.push_back(inputs[1]);
-      in.push_back(g);
-      grads.emplace_back(x.shape(), x.dtype(), std::make_shared<RmsNormGrad>(eps_, has_weight_),
-                         std::move(in));
+    if (k == 0 || k == residual) {
+      if (!dx) {
+        std::vector<Array> in{x};
+        if (has_weight_) in.push_back(inputs[1]);
+        in.push_back(g);
+        dx = Array(x.shape(), x.dtype(), std::make_shared<RmsNormGrad>(eps_, has_weight_), std::move(in));
+      }
+      grads.push_back(*dx);
     } else {
       // d weight = sum over rows of g * x * rsqrt(mean(x^2) + eps).
       grads.push_back(sum_rows(as_f32(g) * fast::rms_norm(as_f32(x), std::nullopt, eps_)));

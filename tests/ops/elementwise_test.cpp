@@ -6,6 +6,7 @@
 
 #include "kernels/cpu/elementwise_ops.h"
 #include "libcore/ops/ops.h"
+#include "tests/ops/fast_test_util.h"
 #include "tests/test_util.h"
 
 using namespace lamina::core;
@@ -106,4 +107,29 @@ TEST(Elementwise, HalfTypesComputeInFloat) {
   expect_close(b, {1.5, 4.5, 9.5});
   Array h = astype(a, Dtype::float16);
   expect_close(exp(h), {std::exp(1.0), std::exp(2.0), std::exp(3.0)}, 1e-2, 1e-3);
+}
+
+// swiglu(a, b) = silu(a) * b in one primitive: hand-computed values, broadcasting, integer
+// promotion, the same values as the two ops in half types (silu rounded first), its vjp.
+TEST(Elementwise, SwigluIsSiluTimesUp) {
+  const double silu1 = 1.0 / (1.0 + std::exp(-1.0)), silu_m2 = -2.0 / (1.0 + std::exp(2.0));
+  expect_close(swiglu(Array(std::vector<float>{1, -2}, {2}), Array(std::vector<float>{3, 0.5f}, {2})),
+               {3 * silu1, 0.5 * silu_m2}, 1e-6, 1e-6);
+  Array a = lamina::test::random_array({4, 1, 3}, 60, -4.0f, 4.0f);
+  Array b = lamina::test::random_array({5, 1}, 61, -2.0f, 2.0f);
+  Array y = swiglu(a, b);
+  EXPECT_EQ(y.shape(), (Shape{4, 5, 3}));
+  lamina::test::expect_arrays_close(y, silu(a) * b, 1e-6, 1e-6);
+  EXPECT_EQ(swiglu(Array(std::vector<int32_t>{1, 2}, {2}), Array(std::vector<int32_t>{3, 4}, {2})).dtype(),
+            Dtype::float32);
+  for (Dtype t : {Dtype::float16, Dtype::bfloat16}) {
+    Array ha = astype(a, t), hb = astype(b, t);
+    Array fused = swiglu(ha, hb);
+    EXPECT_EQ(fused.dtype(), t);
+    lamina::test::expect_arrays_close(fused, silu(ha) * hb, 0, 0);  // bit for bit
+    lamina::test::expect_arrays_close(astype(fused, Dtype::float32), y, 2e-2, 2e-2);
+  }
+  lamina::test::expect_vjp_matches_finite_differences(
+      [](const std::vector<Array>& p) { return swiglu(p[0], p[1]); },
+      {lamina::test::random_array({3, 7}, 62, -3.0f, 3.0f), lamina::test::random_array({3, 7}, 63)}, {0, 1});
 }

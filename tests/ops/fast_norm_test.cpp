@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "libcore/ops/fast_primitives.h"
 #include "libcore/ops/ops.h"
 #include "tests/ops/fast_test_util.h"
 #include "tests/test_util.h"
@@ -205,4 +206,40 @@ TEST(LayerNorm, RejectsBadInputs) {
   Array x = random_array({2, 4}, 28);
   EXPECT_THROW(fast::layer_norm(x, std::nullopt, random_array({3}, 1), 1e-5f), lamina::Error);
   EXPECT_THROW(fast::layer_norm(x, random_array({8}, 1), std::nullopt, 1e-5f), lamina::Error);
+}
+
+// rms_norm of a pending a + b (a residual stream) is one node reading a and b: the same
+// values as the norm of the evaluated sum in every float dtype, strided, broadcast and long
+// rows, and gradients for a, b and the weight.
+TEST(RmsNorm, OfAPendingSumReadsTheAddends) {
+  for (int64_t n : {72, 5000}) {
+    Array a = random_array({3, 5, n}, 70, -2.0f, 2.0f);
+    Array b = transpose(random_array({5, 3, n}, 71, -2.0f, 2.0f), {1, 0, 2});
+    Array w = random_array({n}, 72);
+    for (Dtype t : {Dtype::float32, Dtype::float16, Dtype::bfloat16}) {
+      SCOPED_TRACE(std::string(dtype_name(t)) + " n=" + std::to_string(n));
+      Array ta = astype(a, t), tb = astype(b, t), tw = astype(w, t);
+      Array fused = fast::rms_norm(ta + tb, tw, 1e-5f);
+      const auto* p = dynamic_cast<const RmsNorm*>(fused.primitive().get());
+      ASSERT_NE(p, nullptr);
+      EXPECT_TRUE(p->has_residual());
+      Array sum = ta + tb;
+      sum.eval();
+      expect_arrays_close(fused, fast::rms_norm(sum, tw, 1e-5f), 0, 0);
+      expect_arrays_close(fast::rms_norm(ta + tb, std::nullopt, 1e-5f),
+                          fast::rms_norm(sum, std::nullopt, 1e-5f), 0, 0);
+    }
+  }
+  // A broadcasting sum: its addends are broadcast views (stride 0 over the rows).
+  Array x = random_array({3, 8}, 73), row = random_array({8}, 74);
+  Array evaluated = x + row;
+  evaluated.eval();
+  expect_arrays_close(fast::rms_norm(x + row, std::nullopt, 1e-5f), fast::rms_norm(evaluated, std::nullopt, 1e-5f), 0, 0);
+  Array w = random_array({8}, 75);
+  expect_vjp_matches_finite_differences(
+      [](const std::vector<Array>& p) { return fast::rms_norm(p[0] + p[1], p[2], 1e-5f); },
+      {random_array({3, 8}, 76, -2.0f, 2.0f), random_array({3, 8}, 77, -2.0f, 2.0f), w}, {0, 1, 2});
+  expect_vjp_matches_finite_differences(
+      [](const std::vector<Array>& p) { return fast::rms_norm(p[0] + p[1], std::nullopt, 1e-5f); },
+      {random_array({3, 8}, 78, -2.0f, 2.0f), random_array({3, 8}, 79, -2.0f, 2.0f)}, {1, 0});
 }

@@ -53,6 +53,7 @@ TEST(VulkanOps, BinaryBroadcastAndCompare) {
       expect_gpu_matches_cpu(vk_device, [&] { return f(astype(a, d), astype(b, d)); }, tol(d, 1e-6), tol(d, 1e-5));
     }
     expect_gpu_matches_cpu(vk_device, [&] { return power(abs(astype(a, d)), astype(b, d)); }, tol(d, 1e-5), tol(d, 1e-4));
+    expect_gpu_matches_cpu(vk_device, [&] { return swiglu(astype(a, d), astype(b, d)); }, tol(d, 1e-5), tol(d, 1e-4));
   }
   Array ia = astype(multiply(a, Array(50.0f)), Dtype::int32);
   Array ib = astype(add(multiply(b, Array(7.0f)), Array(1.0f)), Dtype::int32);
@@ -164,10 +165,14 @@ TEST(VulkanOps, RmsNormSoftmaxRope) {
   Array x = random_array({3, 5, 77}, 10);
   Array w = random_array({77}, 11);
   Array h = random_array({2, 3, 7, 16}, 12);
+  Array y = random_array({5, 3, 77}, 14);
   with_and_without_subgroups([&] {
   for (Dtype d : kFloats) {
     expect_gpu_matches_cpu(vk_device, [&] { return fast::rms_norm(astype(x, d), astype(w, d), 1e-5f); }, tol(d, 1e-5), tol(d, 1e-4));
     expect_gpu_matches_cpu(vk_device, [&] { return fast::rms_norm(astype(x, d), std::nullopt, 1e-5f); }, tol(d, 1e-5), tol(d, 1e-4));
+    // The norm of a pending sum (a residual stream): one kernel reads both addends.
+    expect_gpu_matches_cpu(vk_device, [&] { return fast::rms_norm(astype(x, d) + transpose(astype(y, d), {1, 0, 2}), astype(w, d), 1e-5f); },
+                           tol(d, 1e-5), tol(d, 1e-4));
     expect_gpu_matches_cpu(vk_device, [&] { return softmax(astype(x, d), -1); }, tol(d, 1e-6), tol(d, 1e-4));
     expect_gpu_matches_cpu(vk_device, [&] { return softmax(transpose(astype(x, d), {0, 2, 1}), 1); }, tol(d, 1e-6), tol(d, 1e-4));
     for (bool traditional : {false, true}) {
@@ -211,6 +216,7 @@ TEST(VulkanOps, NormsOfLongRows) {
       for (Dtype d : kFloats) {
         auto c = [&](const Array& a) { return astype(a, d); };
         expect_gpu_matches_cpu(vk_device, [&] { return fast::rms_norm(c(x), c(w), 1e-5f); }, tol(d, 1e-5), tol(d, 1e-4));
+        expect_gpu_matches_cpu(vk_device, [&] { return fast::rms_norm(c(x) + c(b), std::nullopt, 1e-5f); }, tol(d, 1e-5), tol(d, 1e-4));
         expect_gpu_matches_cpu(vk_device, [&] { return fast::rms_norm(c(slice(x, {0, 0}, {3, n}, {2, 1})), std::nullopt, 1e-5f); },
                                tol(d, 1e-5), tol(d, 1e-4));
         expect_gpu_matches_cpu(vk_device, [&] { return softmax(c(x), -1); }, tol(d, 1e-6), tol(d, 1e-4));

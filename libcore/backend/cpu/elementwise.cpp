@@ -120,6 +120,17 @@ LAMINA_BINARY_CPU(GreaterEqual, numbers)
 LAMINA_BINARY_CPU(LogicalAnd, booleans)
 LAMINA_BINARY_CPU(LogicalOr, booleans)
 
+void SiluMultiply::eval_cpu(const std::vector<Array>& inputs, Array& out) {
+  dispatch_dtype(out.dtype(), [&](auto t) {
+    using T = decltype(t);
+    if constexpr (supported<Types::floats, T>()) {
+      binary<Types::floats>(inputs, out, kernels::ops::SiluMultiply<T>{});
+    } else {
+      throw Error(std::string("swiglu does not support dtype ") + dtype_name(out.dtype()));
+    }
+  });
+}
+
 void Select::eval_cpu(const std::vector<Array>& inputs, Array& out) {
   const Array& c = inputs[0];
   const Array& a = inputs[1];

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/cpu/float_vec.h"
@@ -52,6 +53,17 @@ inline void store_row(const float* src, const Array& out, int64_t row, int64_t n
   dispatch_dtype(out.dtype(), [&](auto t) {
     using T = decltype(t);
     kernels::store_float(src, n, out.data<T>() + row * n);
+  });
+}
+
+// v (n values) rounded to the precision of dtype (float16, bfloat16; float32 as is): what
+// storing them in an array of that dtype and loading them back gives.
+inline void round_to_dtype(Dtype dtype, float* v, int64_t n) {
+  dispatch_dtype(dtype, [&](auto t) {
+    using T = decltype(t);
+    if constexpr (std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>) {
+      for (int64_t i = 0; i < n; ++i) v[i] = static_cast<float>(static_cast<T>(v[i]));
+    }
   });
 }
 

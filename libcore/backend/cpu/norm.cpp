@@ -25,9 +25,19 @@ void RmsNorm::eval_cpu(const std::vector<Array>& inputs, Array& out) {
   std::vector<float> weight = load_param(inputs, has_weight_, 1);
   const float* w = data_or_null(weight);
   const float eps = eps_;
-  cpu::map_rows(inputs, {0}, out, [&](const float* x, float* y, int64_t n, int64_t) {
-    kernels::rms_norm_row(x, w, y, n, eps);
-  });
+  if (!has_residual_) {
+    cpu::map_rows(inputs, {0}, out, [&](const float* x, float* y, int64_t n, int64_t) {
+      kernels::rms_norm_row(x, w, y, n, eps);
+    });
+    return;
+  }
+  const Dtype dtype = out.dtype();
+  cpu::map_rows(inputs, {0, static_cast<int>(inputs.size()) - 1}, out,
+                [&](float* rows, float* y, int64_t n, int64_t) {
+                  for (int64_t j = 0; j < n; ++j) rows[j] += rows[n + j];
+                  cpu::round_to_dtype(dtype, rows, n);
+                  kernels::rms_norm_row(rows, w, y, n, eps);
+                });
 }
 
 void RmsNormGrad::eval_cpu(const std::vector<Array>& inputs, Array& out) {

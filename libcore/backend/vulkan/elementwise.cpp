@@ -15,7 +15,7 @@ enum class UnaryOp : uint32_t {
 };
 enum class BinaryOp : uint32_t {
   add, subtract, multiply, divide, power, maximum, minimum, equal, not_equal, less,
-  less_equal, greater, greater_equal, logical_and, logical_or
+  less_equal, greater, greater_equal, logical_and, logical_or, silu_multiply
 };
 
 bool is_float(Dtype d) { return d == Dtype::float32 || d == Dtype::float16 || d == Dtype::bfloat16; }
@@ -36,6 +36,7 @@ void unary(Primitive& p, UnaryOp op, const std::vector<Array>& inputs, Array& ou
 // Which ops each input dtype has on the GPU (others run on the CPU).
 bool binary_supported(BinaryOp op, Dtype d) {
   if (is_float(d)) return op != BinaryOp::logical_and && op != BinaryOp::logical_or;
+  if (op == BinaryOp::silu_multiply) return false;
   if (d == Dtype::int32) return op != BinaryOp::power && op != BinaryOp::logical_and && op != BinaryOp::logical_or;
   if (d == Dtype::uint32) {
     // Sign-agnostic ops only: the kernel's integer arithmetic is signed.
@@ -109,6 +110,7 @@ LAMINA_BINARY_VULKAN(Greater, greater)
 LAMINA_BINARY_VULKAN(GreaterEqual, greater_equal)
 LAMINA_BINARY_VULKAN(LogicalAnd, logical_and)
 LAMINA_BINARY_VULKAN(LogicalOr, logical_or)
+LAMINA_BINARY_VULKAN(SiluMultiply, silu_multiply)
 
 LAMINA_VULKAN_KERNEL(Select) {
   const Array& c = inputs[0];

@@ -65,15 +65,21 @@ LAMINA_VULKAN_KERNEL(RmsNorm) {
   const Array& w = p.has_weight() ? inputs[1] : x;
   if (p.has_weight() && !w.is_row_contiguous()) return vulkan::run_on_cpu(p, inputs, out);
   auto bw = vulkan::bind(ctx, w, w_off);
+  // The residual (x's shape and dtype; absent: x, not read).
+  const Array& res = p.has_residual() ? inputs.back() : x;
+  uint32_t res_off = 0;
+  auto bres = vulkan::bind(ctx, res, res_off);
   auto bo = vulkan::bind_output(ctx, out);
-  auto params = vulkan::strided_params(r.outer, {r.x_outer, r.out_outer}, {x_off, 0});
+  Rows rr = rows_of(res, out, axis);
+  auto params = vulkan::strided_params(r.outer, {r.x_outer, r.out_outer, rr.x_outer}, {x_off, 0, res_off});
   for (uint32_t v : {static_cast<uint32_t>(x.shape(axis)), static_cast<uint32_t>(x.strides()[axis]),
                      static_cast<uint32_t>(out.strides()[axis]), vulkan::f32_bits(p.eps()),
-                     static_cast<uint32_t>(p.has_weight()), w_off}) {
+                     static_cast<uint32_t>(p.has_weight()), w_off, static_cast<uint32_t>(p.has_residual()),
+                     static_cast<uint32_t>(res.strides()[axis])}) {
     params.push_back(v);
   }
   std::string shader = "rms_norm_" + *vulkan::dtype_suffix(x.dtype()) + "_" + *vulkan::dtype_suffix(w.dtype());
-  dispatch_rows(ctx, shader, params, {bx, bw, bo}, shape_size(r.outer), x.shape(axis));
+  dispatch_rows(ctx, shader, params, {bx, bw, bo, bres}, shape_size(r.outer), x.shape(axis));
 }
 
 LAMINA_VULKAN_KERNEL(LayerNorm) {
