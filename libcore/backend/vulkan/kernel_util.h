@@ -51,6 +51,12 @@ struct MatvecTeams {
 MatvecTeams matvec_teams(const Context& ctx, bool subgroups, int64_t steps, int64_t outputs);
 // Groups of `size` items in workgroups of `local` (throws if over the dispatch limit).
 uint32_t group_count(int64_t items, uint32_t local);
+
+// The side of the tensor-core matmuls' output tiles for an M x N product (times `batch`
+// matrices): 128 once there are enough such tiles to fill a large GPU, else 64.
+inline uint32_t coopmat_tile(int64_t M, int64_t N, int64_t batch = 1) {
+  return ((M + 127) / 128) * ((N + 127) / 128) * batch >= 256 ? 128 : 64;
+}
 // Runs primitive's CPU kernel on host copies of the inputs; out keeps its GPU device and
 // gets a host buffer (moved to the GPU by the next GPU consumer). Logged when
 // LAMINA_VULKAN_LOG is set (see README-section.md).

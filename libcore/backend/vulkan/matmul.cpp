@@ -80,8 +80,7 @@ CoopmatShape coopmat_shape(uint32_t frag_n, const Array& a, const Array& b, cons
   } else {
     s.b_vec = b_sk == 1 && K % 8 == 0 && (N == 1 || b_sn % 8 == 0) && b_off % 8 == 0 && batch_aligned(b);
   }
-  const int64_t big_tiles = ((M + 127) / 128) * ((N + 127) / 128) * shape_size(batch);
-  s.tile = big_tiles >= 256 ? 128 : 64;
+  s.tile = vulkan::coopmat_tile(M, N, shape_size(batch));
   s.variant = "matmul_coopmat_f16_t" + std::to_string(s.tile) + "_n" + std::to_string(frag_n);
   return s;
 }

@@ -110,8 +110,7 @@ LAMINA_VULKAN_KERNEL(QuantizedMatmul) {
     // 16-byte loads of x: unit k stride, every row's start aligned (K is a multiple of 32).
     bool x_vec = x.strides().back() == 1 && x_off % 8 == 0;
     for (size_t d = 0; d < lead.size(); ++d) x_vec = x_vec && (lead[d] == 1 || lead_strides[d] % 8 == 0);
-    // 128-row tiles once there are enough of them to fill a large GPU.
-    const uint32_t tile = ((M + 127) / 128) * ((N + 127) / 128) >= 256 ? 128 : 64;
+    const uint32_t tile = vulkan::coopmat_tile(M, N);
     const std::string shader = "quantized_matmul_coopmat_" + variant + "_t" + std::to_string(tile) + "_n" +
                                std::to_string(frag_n);
     const auto& pipeline = ctx.pipelines().get(shader, 6, {tile * 2, bits, group, x_vec ? 1u : 0u});
