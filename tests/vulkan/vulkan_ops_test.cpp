@@ -95,7 +95,7 @@ TEST(VulkanOps, MatmulTiledAndVector) {
   }
 }
 
-// The tensor-core kernel (matmul_coopmat.comp, float16 from 16 rows on; skipped on devices
+// The tensor-core kernel (matmul_coopmat.comp, float16 from 2 rows on; skipped on devices
 // without VK_NV_cooperative_matrix): transposed weights with 16-byte loads (K = 64) and
 // element by element (K = 45, a view one element in), a row-major b (loads along n: N = 136
 // aligned, N = 19 not), a transposed a, broadcast batches, 64- and 128-row tiles (64 x 140

@@ -121,7 +121,7 @@ TEST(VulkanQuantized, MatmulMatchesCpuOnAwkwardShapes) {
   });
 }
 
-// The tensor-core kernel (quantized_matmul_coopmat.comp: float16 x, 16 rows or more;
+// The tensor-core kernel (quantized_matmul_coopmat.comp: float16 x, 5 rows or more;
 // skipped on devices without VK_NV_cooperative_matrix) against the CPU: every bits x group
 // size with float16 scales, float32 scales (float32 out), x read 16 bytes at a time or
 // element by element (a view one element in), 7 rows, N = 131 (a partial tile), 64- and 128-row

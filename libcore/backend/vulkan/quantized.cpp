@@ -39,6 +39,15 @@ struct MatvecShape {
   uint32_t lanes = 32, rows = 4, wg_rows = 16, x_vec = 0, w_vec = 0;
 };
 
+// True when x can be read 16 bytes at a time: unit k stride and every row's start (so every
+// 32-code pack's) on 16 bytes.
+bool x_rows_aligned(const Array& x, const Shape& lead, const Strides& lead_strides, uint32_t x_off) {
+  const int64_t item = static_cast<int64_t>(x.itemsize());
+  bool aligned = x.strides().back() == 1 && (int64_t{x_off} * item) % 16 == 0;
+  for (size_t d = 0; d < lead.size(); ++d) aligned = aligned && (lead[d] == 1 || (lead_strides[d] * item) % 16 == 0);
+  return aligned;
+}
+
 MatvecShape matvec_shape(const vulkan::Context& ctx, bool subgroups, int64_t N, int64_t K, const Array& x,
                          const Shape& lead, const Strides& lead_strides, uint32_t x_off, uint32_t w_off, uint32_t bits) {
   MatvecShape s;
@@ -48,11 +57,7 @@ MatvecShape matvec_shape(const vulkan::Context& ctx, bool subgroups, int64_t N, 
   s.lanes = t.lanes;
   s.rows = t.rows;
   s.wg_rows = t.wg_rows;
-  // 16-byte loads of x: unit k stride and every row's start (so every pack's) aligned.
-  const int64_t item = static_cast<int64_t>(x.itemsize());
-  bool x_aligned = x.strides().back() == 1 && (int64_t{x_off} * item) % 16 == 0;
-  for (size_t d = 0; d < lead.size(); ++d) x_aligned = x_aligned && (lead[d] == 1 || (lead_strides[d] * item) % 16 == 0);
-  s.x_vec = x_aligned ? 1 : 0;
+  s.x_vec = x_rows_aligned(x, lead, lead_strides, x_off) ? 1 : 0;
   // The weight's rows: packs * bits words each, from word w_off.
   s.w_vec = w_off % 4 == 0 && (packs * bits) % 4 == 0 ? 1 : 0;
   return s;
@@ -107,9 +112,7 @@ LAMINA_VULKAN_KERNEL(QuantizedMatmul) {
   }
   const uint32_t frag_n = vulkan::coopmat_shape_n(ctx.info());
   if (transposed && frag_n != 0 && x.dtype() == Dtype::float16 && M >= kCoopmatMinRows) {
-    // 16-byte loads of x: unit k stride, every row's start aligned (K is a multiple of 32).
-    bool x_vec = x.strides().back() == 1 && x_off % 8 == 0;
-    for (size_t d = 0; d < lead.size(); ++d) x_vec = x_vec && (lead[d] == 1 || lead_strides[d] % 8 == 0);
+    const bool x_vec = x_rows_aligned(x, lead, lead_strides, x_off);
     const uint32_t tile = vulkan::coopmat_tile(M, N);
     const std::string shader = "quantized_matmul_coopmat_" + variant + "_t" + std::to_string(tile) + "_n" +
                                std::to_string(frag_n);
