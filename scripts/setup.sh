@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config ninja-build
   libopenblas-dev libcli11-dev nlohmann-json3-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libpcre2-dev libutf8proc-dev libyaml-cpp-dev
+  libpcre2-dev libutf8proc-dev libyaml-cpp-dev libmimalloc-dev
   libvulkan-dev glslang-tools mesa-vulkan-drivers vulkan-tools
   clang libclang-rt-14-dev
 )

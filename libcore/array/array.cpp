@@ -2,6 +2,7 @@
 #include "libcore/array/array.h"
 
 #include <cstring>
+#include <utility>
 
 #include "libcore/ops/primitive.h"
 #include "libcore/transforms/eval.h"
@@ -131,9 +132,9 @@ void Array::share(const Array& source, size_t offset, Strides strides) {
   set_data(source.buffer(), offset, std::move(strides));
 }
 
-void Array::detach() {
+std::vector<Array> Array::detach() {
   node_->primitive.reset();
-  node_->inputs.clear();
+  return std::exchange(node_->inputs, {});
 }
 
 double element_as_double(const Array& a, int64_t flat_index) {

@@ -28,6 +28,10 @@ struct ArrayNode {
   std::vector<Array> inputs;             // cleared once evaluated
   std::shared_ptr<Buffer> buffer;        // set once evaluated
   size_t offset = 0;                     // bytes from buffer->data() to element 0
+  // The scheduler's scratch words (transforms/eval.cpp): the pass that last visited the
+  // node and the level it gave it. Meaningless outside one schedule() call.
+  uint64_t schedule_pass = 0;
+  uint32_t schedule_level = 0;
   ArrayNode() = default;
   ArrayNode(const ArrayNode&) = delete;
   ArrayNode& operator=(const ArrayNode&) = delete;
@@ -101,8 +105,9 @@ class Array {
   void allocate();
   void set_data(std::shared_ptr<Buffer> buffer, size_t offset, Strides strides);
   void share(const Array& source, size_t offset, Strides strides);
-  // Drops the primitive and inputs once evaluated, so that intermediates can be freed.
-  void detach();
+  // Drops the primitive and hands back the inputs (moved out, not copied) once
+  // evaluated, so that intermediates can be freed.
+  std::vector<Array> detach();
   // Moves the node onto another device record (used by the scheduler and by `to`).
   void set_device(const Device& d) { node_->device = d; }
 

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "libcore/ops/primitive.h"
 #ifdef LAMINA_HAS_VULKAN
@@ -22,28 +23,33 @@ namespace {
 
 std::atomic<uint64_t> g_evaluated{0};
 
-// Returns unevaluated nodes reachable from `arrays`, inputs before consumers.
-std::vector<Array> topological_order(const std::vector<Array>& arrays) {
+// Each schedule() call marks the nodes it visits with a pass number of its own (a field
+// of the node, not a hash set: no allocation per node).
+std::atomic<uint64_t> g_schedule_pass{0};
+
+// Returns unevaluated nodes reachable from `arrays`, inputs before consumers; each is
+// marked with `pass`.
+std::vector<Array> topological_order(const std::vector<Array>& arrays, uint64_t pass) {
   std::vector<Array> order;
-  std::unordered_set<ArrayNode*> visited;
+  auto visit = [pass](const Array& a) {
+    if (a.is_evaluated() || a.id()->schedule_pass == pass) return false;
+    a.id()->schedule_pass = pass;
+    return true;
+  };
   struct Frame {
     Array array;
     size_t next_input;
   };
   std::vector<Frame> stack;
   for (const auto& root : arrays) {
-    if (!root.valid() || root.is_evaluated() || visited.count(root.id())) continue;
+    if (!root.valid() || !visit(root)) continue;
     stack.push_back({root, 0});
-    visited.insert(root.id());
     while (!stack.empty()) {
       Frame& f = stack.back();
       const auto& inputs = f.array.inputs();
       if (f.next_input < inputs.size()) {
         const Array& in = inputs[f.next_input++];
-        if (!in.is_evaluated() && !visited.count(in.id())) {
-          visited.insert(in.id());
-          stack.push_back({in, 0});
-        }
+        if (visit(in)) stack.push_back({in, 0});
         continue;
       }
       order.push_back(std::move(f.array));
@@ -68,31 +74,30 @@ bool level_order_wanted(const std::vector<Array>& order) {
   return false;
 }
 
-// Reorders a topological order by level (each node after all of its inputs, as early as
-// they allow), keeping the depth-first order within a level: the independent branches of
-// a layer (q, k and v projections; their ropes; the gate and up projections) meet in one
-// level and are recorded without barriers between them.
-void sort_by_level(std::vector<Array>& order) {
-  std::unordered_map<ArrayNode*, uint32_t> level;
-  level.reserve(order.size());
-  std::vector<uint32_t> levels;
-  levels.reserve(order.size());
+// Reorders a topological order (of nodes marked with `pass`) by level (each node after
+// all of its inputs, as early as they allow), keeping the depth-first order within a
+// level: the independent branches of a layer (q, k and v projections; their ropes; the
+// gate and up projections) meet in one level and are recorded without barriers between
+// them. A counting sort over the levels kept in the nodes.
+void sort_by_level(std::vector<Array>& order, uint64_t pass) {
+  std::vector<size_t> per_level;
   for (const auto& node : order) {
     uint32_t l = 0;
     for (const auto& in : node.inputs()) {
-      auto it = level.find(in.id());
-      if (it != level.end()) l = std::max(l, it->second + 1);
+      if (in.id()->schedule_pass == pass) l = std::max(l, in.id()->schedule_level + 1);
     }
-    level.emplace(node.id(), l);
-    levels.push_back(l);
+    node.id()->schedule_level = l;
+    if (l >= per_level.size()) per_level.resize(l + 1, 0);
+    per_level[l] += 1;
   }
-  std::vector<size_t> index(order.size());
-  for (size_t i = 0; i < index.size(); ++i) index[i] = i;
-  std::stable_sort(index.begin(), index.end(),
-                   [&](size_t a, size_t b) { return levels[a] < levels[b]; });
-  std::vector<Array> sorted;
-  sorted.reserve(order.size());
-  for (size_t i : index) sorted.push_back(std::move(order[i]));
+  // per_level[l] becomes the first position of level l.
+  size_t next = 0;
+  for (auto& count : per_level) next += std::exchange(count, next);
+  std::vector<Array> sorted(order.size());
+  for (auto& node : order) {
+    const uint32_t l = node.id()->schedule_level;
+    sorted[per_level[l]++] = std::move(node);
+  }
   order = std::move(sorted);
 }
 
@@ -104,8 +109,9 @@ const char* dump_target() {
 }  // namespace
 
 std::vector<Array> schedule(const std::vector<Array>& arrays) {
-  std::vector<Array> order = topological_order(arrays);
-  if (level_order_wanted(order)) sort_by_level(order);
+  const uint64_t pass = g_schedule_pass.fetch_add(1, std::memory_order_relaxed) + 1;
+  std::vector<Array> order = topological_order(arrays, pass);
+  if (level_order_wanted(order)) sort_by_level(order, pass);
   return order;
 }
 
@@ -125,13 +131,13 @@ void run_graph(const std::vector<Array>& arrays) {
   }
   for (auto& node : order) {
     if (!node.primitive()) throw Error("eval: unevaluated array without a primitive");
-    std::vector<Array> inputs = node.inputs();
-    for (const auto& in : inputs) {
+    for (const auto& in : node.inputs()) {
       if (!in.is_evaluated()) throw Error("eval: input not evaluated (graph corrupted)");
     }
-    // Let the kernel see which inputs it may donate: drop our extra handles first.
+    // The inputs move out of the node, so the kernel's handles are the only extra ones
+    // (it may donate an input's buffer when nothing else holds it).
     auto primitive = node.primitive();
-    node.detach();
+    std::vector<Array> inputs = node.detach();
     eval_primitive(*primitive, inputs, node);
     inputs.clear();
     node = Array();  // release our handle; consumers keep theirs
