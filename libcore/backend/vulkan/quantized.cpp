@@ -28,9 +28,9 @@ bool is_float(Dtype d) { return d == Dtype::float32 || d == Dtype::float16 || d 
 // uint32 packed weight, scales and biases of one float dtype; row-major unless `strided`
 // (then only the packed weight must be: scales and biases made by an in-process quantize
 // are strided views).
-bool weights_supported(const std::vector<Array>& w, bool strided) {
-  return w[0].dtype() == Dtype::uint32 && is_float(w[1].dtype()) && w[2].dtype() == w[1].dtype() &&
-         w[0].is_row_contiguous() && (strided || (w[1].is_row_contiguous() && w[2].is_row_contiguous()));
+bool weights_supported(const Array& w, const Array& scales, const Array& biases, bool strided) {
+  return w.dtype() == Dtype::uint32 && is_float(scales.dtype()) && biases.dtype() == scales.dtype() &&
+         w.is_row_contiguous() && (strided || (scales.is_row_contiguous() && biases.is_row_contiguous()));
 }
 
 // quantized_matvec.comp's specialisation: team size and outputs per team and workgroup,
@@ -68,11 +68,10 @@ MatvecShape matvec_shape(const vulkan::Context& ctx, bool subgroups, int64_t N, 
 LAMINA_VULKAN_KERNEL(QuantizedMatmul) {
   const Array& x = inputs[0];
   const Dtype st = inputs[2].dtype();
-  const std::vector<Array> weights(inputs.begin() + 1, inputs.end());
   // The shaders' output dtype: x's when it matches the scales', else float32.
   const Dtype expected_out = x.dtype() == st ? st : Dtype::float32;
   const int64_t K = x.ndim() > 0 ? x.shape(-1) : 0;
-  if (!is_float(x.dtype()) || !weights_supported(weights, true) || out.dtype() != expected_out ||
+  if (!is_float(x.dtype()) || !weights_supported(inputs[1], inputs[2], inputs[3], true) || out.dtype() != expected_out ||
       K == 0) {
     return vulkan::run_on_cpu(p, inputs, out);
   }
@@ -128,7 +127,7 @@ LAMINA_VULKAN_KERNEL(QuantizedMatmul) {
 }
 
 LAMINA_VULKAN_KERNEL(AffineDequantize) {
-  if (!weights_supported(inputs, false) || out.dtype() != inputs[1].dtype()) return vulkan::run_on_cpu(p, inputs, out);
+  if (!weights_supported(inputs[0], inputs[1], inputs[2], false) || out.dtype() != inputs[1].dtype()) return vulkan::run_on_cpu(p, inputs, out);
   auto& ctx = vulkan::context_of(out);
   vulkan::allocate_output(ctx, out);
   if (out.size() == 0) return;
