@@ -30,21 +30,44 @@ Array slice_update(const Array& dst, const Array& update, Shape start, Shape sto
     region[i] = e > s ? (e - s + step[i] - 1) / step[i] : 0;
   }
   Array upd = broadcast_to(astype(update, dst.dtype()), region);
+  // update = rope(x) not evaluated yet and written as it is (no cast, no broadcast): the
+  // kernel rotates x's rows into the region, one dispatch instead of two (the rope's node
+  // stays for any other user). Same values: the rope's kernel computes them either way.
+  if (upd.id() == update.id() && !update.is_evaluated()) {
+    if (auto rope = std::dynamic_pointer_cast<Rope>(update.primitive())) {
+      std::vector<Array> inputs{dst};
+      inputs.insert(inputs.end(), update.inputs().begin(), update.inputs().end());
+      return Array(dst.shape(), dst.dtype(), std::make_shared<SliceUpdate>(start, step, std::move(rope)),
+                   std::move(inputs));
+    }
+  }
   return Array(dst.shape(), dst.dtype(), std::make_shared<SliceUpdate>(start, step), {dst, upd});
+}
+
+void SliceUpdate::print(std::ostream& os) const {
+  os << "SliceUpdate";
+  if (rope_) {
+    os << "(";
+    rope_->print(os);
+    os << ")";
+  }
 }
 
 std::vector<Array> SliceUpdate::vjp(const std::vector<Array>& inputs, const Array& g,
                                     const std::vector<int>& argnums, const Array&) {
-  const Array& upd = inputs[1];
+  const Array& upd = inputs[1];  // with a rope: its x, of the region's shape too
   Shape stop(start_.size());
   for (size_t i = 0; i < start_.size(); ++i) stop[i] = start_[i] + upd.shape()[i] * step_[i];
   std::vector<Array> out;
   for (int k : argnums) {
     if (k == 0) {
       out.push_back(slice_update(g, zeros_like(upd), start_, stop, step_));
+    } else if (!rope_) {
+      out.push_back(slice(g, start_, stop, step_));
     } else {
-      Array region = slice(g, start_, stop, step_);
-      out.push_back(region);
+      // The rope's own vjp, its inputs numbered from 0.
+      const std::vector<Array> rope_inputs(inputs.begin() + 1, inputs.end());
+      out.push_back(rope_->vjp(rope_inputs, slice(g, start_, stop, step_), {k - 1}, Array())[0]);
     }
   }
   return out;

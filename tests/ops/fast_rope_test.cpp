@@ -1,11 +1,14 @@
 // fast::rope in both layouts against a scalar loop: offsets (int, scalar array, per batch),
 // partial rotation (dims < head_dim), given freqs, scale, strided and half inputs; its vjp
-// against finite differences; and its argument checks.
+// against finite differences; its argument checks; and slice_update of a pending rope (the
+// KV cache write: one kernel rotates the rows into the cache).
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 
 #include "libcore/ops/ops.h"
+#include "libcore/ops/slice_update_primitive.h"
 #include "tests/ops/fast_test_util.h"
 #include "tests/test_util.h"
 
@@ -224,4 +227,51 @@ TEST(Rope, RejectsBadArguments) {
   EXPECT_THROW(fast::rope(x, 8, false, 10000.0f, 1.0f, Array(std::vector<int>{1, 2}, {2})),
                lamina::Error);  // two offsets for one batch entry
   EXPECT_THROW(fast::rope(random_array({8}, 1), 8, false, 10000.0f, 1.0f, 0), lamina::Error);
+}
+
+// slice_update(cache, rope(k)) with the rope not yet evaluated: one SliceUpdate that rotates
+// k's rows into the region, bit for bit what writing the evaluated rope gives.
+TEST(Rope, SliceUpdateOfAPendingRopeWritesTheRotatedRows) {
+  Array cache = random_array({2, 4, 16, 12}, 20);
+  // k as a model has it: heads moved in front of the positions (a strided view).
+  Array k = transpose(random_array({2, 3, 4, 12}, 21), {0, 2, 1, 3});
+  Array freqs = random_array({4}, 22, 1.0f, 100.0f);
+  Array offsets(std::vector<int>{5, 9}, {2});
+  const Shape start{0, 0, 5, 0}, stop{2, 4, 8, 12};
+  for (Dtype t : {Dtype::float32, Dtype::float16, Dtype::bfloat16}) {
+    Array tc = astype(cache, t), tk = astype(k, t);
+    const std::vector<std::function<Array()>> ropes = {
+        [&] { return fast::rope(tk, 12, false, 10000.0f, 1.0f, 5); },
+        [&] { return fast::rope(tk, 8, true, 10000.0f, 0.5f, 7); },  // partial dims
+        [&] { return fast::rope(tk, 8, false, std::nullopt, 1.0f, 3, freqs); },
+        [&] { return fast::rope(tk, 12, false, 10000.0f, 1.0f, offsets); },  // per batch
+    };
+    for (size_t i = 0; i < ropes.size(); ++i) {
+      SCOPED_TRACE(std::string(dtype_name(t)) + " rope " + std::to_string(i));
+      Array fused = slice_update(tc, ropes[i](), start, stop);
+      const auto* p = dynamic_cast<const SliceUpdate*>(fused.primitive().get());
+      ASSERT_NE(p, nullptr);
+      EXPECT_NE(p->rope(), nullptr);
+      EXPECT_EQ(fused.inputs()[1].id(), tk.id());  // reads k itself
+      Array rotated = ropes[i]();
+      rotated.eval();
+      Array expected = slice_update(tc, rotated, start, stop);
+      EXPECT_EQ(dynamic_cast<const SliceUpdate*>(expected.primitive().get())->rope(), nullptr);
+      expect_arrays_close(fused, expected, 0, 0);
+    }
+  }
+  // A cast or a broadcast between the rope and the cache keeps the two steps.
+  Array cast = slice_update(cache, fast::rope(astype(k, Dtype::float16), 12, false, 10000.0f, 1.0f, 5), start, stop);
+  EXPECT_EQ(dynamic_cast<const SliceUpdate*>(cast.primitive().get())->rope(), nullptr);
+  // Gradients: the cache's outside the region, the inverse rotation of the region's for k.
+  expect_vjp_matches_finite_differences(
+      [&](const std::vector<Array>& p) {
+        return slice_update(p[0], fast::rope(p[1], 8, false, std::nullopt, 1.0f, 2, freqs), start, stop);
+      },
+      {random_array({2, 4, 16, 12}, 23), random_array({2, 4, 3, 12}, 24)}, {0, 1});
+  expect_vjp_matches_finite_differences(
+      [&](const std::vector<Array>& p) {
+        return slice_update(p[0], fast::rope(p[1], 8, true, 10000.0f, 1.0f, offsets), start, stop);
+      },
+      {random_array({2, 4, 16, 12}, 25), random_array({2, 4, 3, 12}, 26)}, {1, 0});
 }

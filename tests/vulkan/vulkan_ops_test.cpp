@@ -182,6 +182,16 @@ TEST(VulkanOps, RmsNormSoftmaxRope) {
     Array freqs = random_array({6}, 13, 1.0f, 100.0f);
     expect_gpu_matches_cpu(vk_device, [&] { return fast::rope(astype(h, d), 12, false, std::nullopt, 0.5f, 3, freqs); },
                            tol(d, 2e-5), tol(d, 1e-4));
+    // A KV cache write of a pending rope: the kernel rotates the rows into the cache's region.
+    Array cache = random_array({2, 7, 12, 16}, 15);  // [B, heads, positions, D]
+    expect_gpu_matches_cpu(vk_device, [&] {
+      return slice_update(astype(cache, d), fast::rope(transpose(astype(h, d), {0, 2, 1, 3}), 12, false, 10000.0f, 1.0f, 5),
+                          {0, 0, 4, 0}, {2, 7, 7, 16});
+    }, tol(d, 2e-5), tol(d, 1e-4));
+    expect_gpu_matches_cpu(vk_device, [&] {
+      return slice_update(astype(cache, d), fast::rope(transpose(astype(h, d), {0, 2, 1, 3}), 12, true, std::nullopt, 1.0f, 3, freqs),
+                          {0, 0, 0, 0}, {2, 7, 3, 16});
+    }, tol(d, 2e-5), tol(d, 1e-4));
   }
   });
 }

@@ -6,7 +6,13 @@ namespace lamina::core {
 
 void SliceUpdate::eval_cpu(const std::vector<Array>& inputs, Array& out) {
   const Array& dst = inputs[0];
-  const Array& upd = inputs[1];
+  Array upd = inputs[1];
+  if (rope_) {
+    // The rotated rows first (the rope's kernel), then the copy below.
+    const std::vector<Array> rope_inputs(inputs.begin() + 1, inputs.end());
+    upd = Array(upd.shape(), upd.dtype(), rope_, rope_inputs);
+    rope_->eval_cpu(rope_inputs, upd);
+  }
   if (cpu::can_donate(dst, out)) {
     out.set_data(dst.buffer(), dst.offset(), row_major_strides(out.shape()));
   } else {

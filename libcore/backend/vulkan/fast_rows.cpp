@@ -3,6 +3,7 @@
 
 #include "libcore/backend/vulkan/kernel_registry.h"
 #include "libcore/backend/vulkan/kernel_util.h"
+#include "libcore/backend/vulkan/rope.h"
 #include "libcore/backend/vulkan/strided.h"
 #include "libcore/ops/fast_primitives.h"
 #include "libcore/ops/softmax_primitive.h"
@@ -133,51 +134,60 @@ LAMINA_VULKAN_KERNEL(Softmax) {
                 x.shape(axis));
 }
 
-LAMINA_VULKAN_KERNEL(Rope) {
+bool vulkan::rope_supported(const Rope::Params& pr, const std::vector<Array>& inputs) {
   const Array& x = inputs[0];
-  const auto& pr = p.params();
   const Array* freqs = pr.has_freqs ? &inputs[1] : nullptr;
   const Array* offsets = pr.has_offset_array ? &inputs[pr.has_freqs ? 2 : 1] : nullptr;
-  bool ok = is_float(x.dtype()) && x.ndim() >= 1 && (!freqs || is_float(freqs->dtype())) &&
-            (!freqs || freqs->is_row_contiguous()) && (!offsets || offsets->dtype() == Dtype::int32) &&
-            (!offsets || offsets->is_row_contiguous()) && pr.dims % 2 == 0 && pr.dims <= x.shape(-1);
-  if (!ok) return vulkan::run_on_cpu(p, inputs, out);
-  auto& ctx = vulkan::context_of(out);
-  vulkan::prepare_output_from(ctx, out, x);
-  if (out.size() == 0) return;
+  return is_float(x.dtype()) && x.ndim() >= 1 && (!freqs || is_float(freqs->dtype())) &&
+         (!freqs || freqs->is_row_contiguous()) && (!offsets || offsets->dtype() == Dtype::int32) &&
+         (!offsets || offsets->is_row_contiguous()) && pr.dims % 2 == 0 && pr.dims <= x.shape(-1);
+}
+
+void vulkan::record_rope(Context& ctx, const Rope::Params& pr, const std::vector<Array>& inputs,
+                         const Array& dst) {
+  const Array& x = inputs[0];
+  const Array* freqs = pr.has_freqs ? &inputs[1] : nullptr;
+  const Array* offsets = pr.has_offset_array ? &inputs[pr.has_freqs ? 2 : 1] : nullptr;
+  if (x.size() == 0) return;
   const int axis = x.ndim() - 1;
   const int64_t n = x.shape(axis), half = pr.dims / 2;
-  Rows r = rows_of(x, out, axis);
+  Rows r = rows_of(x, dst, axis);
   const int64_t rows = shape_size(r.outer);
   const int64_t seq = x.ndim() >= 2 ? x.shape(-2) : 1;
   int64_t rows_per_batch = 1;
   if (offsets && offsets->size() > 1) rows_per_batch = rows / x.shape(0);
-  uint32_t x_off = 0, f_off = 0, o_off = 0;
-  auto bx = vulkan::bind(ctx, x, x_off);
-  auto bf = vulkan::bind(ctx, freqs ? *freqs : x, f_off);
-  auto bofs = vulkan::bind(ctx, offsets ? *offsets : x, o_off);
-  auto bo = vulkan::bind_output(ctx, out);
-  auto params = vulkan::strided_params(r.outer, {r.x_outer, r.out_outer}, {x_off, 0});
+  uint32_t x_off = 0, f_off = 0, o_off = 0, d_off = 0;
+  auto bx = bind(ctx, x, x_off);
+  auto bf = bind(ctx, freqs ? *freqs : x, f_off);
+  auto bofs = bind(ctx, offsets ? *offsets : x, o_off);
+  auto bo = bind(ctx, dst, d_off, true);
+  auto params = strided_params(r.outer, {r.x_outer, r.out_outer}, {x_off, d_off});
   for (uint32_t v : {static_cast<uint32_t>(n), static_cast<uint32_t>(pr.dims),
                      static_cast<uint32_t>(pr.traditional), static_cast<uint32_t>(pr.inverse),
                      static_cast<uint32_t>(seq), static_cast<uint32_t>(static_cast<int32_t>(pr.offset)),
-                     vulkan::f32_bits(pr.scale), static_cast<uint32_t>(freqs != nullptr), f_off,
+                     f32_bits(pr.scale), static_cast<uint32_t>(freqs != nullptr), f_off,
                      static_cast<uint32_t>(rows_per_batch), static_cast<uint32_t>(offsets != nullptr), o_off}) {
     params.push_back(v);
   }
   for (int64_t i = 0; i < half; ++i) {
     double inv = std::pow(static_cast<double>(pr.base), -2.0 * static_cast<double>(i) / pr.dims);
-    params.push_back(vulkan::f32_bits(freqs ? 0.0f : static_cast<float>(inv)));
+    params.push_back(f32_bits(freqs ? 0.0f : static_cast<float>(inv)));
   }
   params.push_back(static_cast<uint32_t>(x.strides()[axis]));
-  params.push_back(static_cast<uint32_t>(out.strides()[axis]));
-  std::string xt = *vulkan::dtype_suffix(x.dtype());
-  std::string ft = freqs ? *vulkan::dtype_suffix(freqs->dtype()) : "f32";
+  params.push_back(static_cast<uint32_t>(dst.strides()[axis]));
+  std::string xt = *dtype_suffix(x.dtype());
+  std::string ft = freqs ? *dtype_suffix(freqs->dtype()) : "f32";
   // Bindings of the wrong dtype are never read (has_freqs / has_offsets are off), but the
   // variant must exist: use x's dtype for an absent freqs binding.
   if (!freqs) ft = xt;
-  vulkan::dispatch_elements(ctx, "rope_" + xt + "_" + ft, 0, params, {bx, bf, bofs, bo},
-                            rows * (half + (n - pr.dims)));
+  dispatch_elements(ctx, "rope_" + xt + "_" + ft, 0, params, {bx, bf, bofs, bo}, rows * (half + (n - pr.dims)));
+}
+
+LAMINA_VULKAN_KERNEL(Rope) {
+  if (!vulkan::rope_supported(p.params(), inputs)) return vulkan::run_on_cpu(p, inputs, out);
+  auto& ctx = vulkan::context_of(out);
+  vulkan::prepare_output_from(ctx, out, inputs[0]);
+  vulkan::record_rope(ctx, p.params(), inputs, out);
 }
 
 }  // namespace lamina::core

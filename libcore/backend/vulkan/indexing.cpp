@@ -2,6 +2,7 @@
 // Concatenate and SliceUpdate (strided copies into regions of the output).
 #include "libcore/backend/vulkan/kernel_registry.h"
 #include "libcore/backend/vulkan/kernel_util.h"
+#include "libcore/backend/vulkan/rope.h"
 #include "libcore/backend/vulkan/scratch.h"
 #include "libcore/backend/vulkan/strided.h"
 #include "libcore/ops/indexing_primitives.h"
@@ -56,9 +57,14 @@ LAMINA_VULKAN_KERNEL(Concatenate) {
 
 LAMINA_VULKAN_KERNEL(SliceUpdate) {
   const Array& dst = inputs[0];
-  const Array& update = inputs[1];
+  const Array& update = inputs[1];  // with a rope: its x
+  const auto& rope = p.rope();
+  // The rope's inputs, numbered from 0.
+  const std::vector<Array> rope_inputs = rope ? std::vector<Array>(inputs.begin() + 1, inputs.end())
+                                              : std::vector<Array>();
   auto t = vulkan::dtype_suffix(out.dtype());
-  if (!t || update.dtype() != out.dtype() || dst.dtype() != out.dtype()) {
+  if (!t || update.dtype() != out.dtype() || dst.dtype() != out.dtype() ||
+      (rope && !vulkan::rope_supported(rope->params(), rope_inputs))) {
     return vulkan::run_on_cpu(p, inputs, out);
   }
   auto& ctx = vulkan::context_of(out);
@@ -71,6 +77,13 @@ LAMINA_VULKAN_KERNEL(SliceUpdate) {
   for (int d = 0; d < out.ndim(); ++d) {
     offset += p.start()[d] * out.strides()[d];
     strides[d] = out.strides()[d] * p.step()[d];
+  }
+  if (rope) {
+    // The rotated rows go straight into the region.
+    const Array region = Array::from_buffer(out.buffer(), static_cast<size_t>(offset) * out.itemsize(),
+                                            update.shape(), strides, out.dtype());
+    vulkan::record_rope(ctx, rope->params(), rope_inputs, region);
+    return;
   }
   vulkan::strided_copy_into(ctx, update, out, strides, offset);
 }

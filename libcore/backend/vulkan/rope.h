@@ -1,0 +1,20 @@
+// The rope kernel (kernels/vulkan/rope.comp) as a function: the Rope primitive writes its
+// own output with it, SliceUpdate with a rope writes a region of its output (a KV cache).
+#pragma once
+
+#include <vector>
+
+#include "libcore/array/array.h"
+#include "libcore/backend/vulkan/context.h"
+#include "libcore/ops/fast_primitives.h"
+
+namespace lamina::core::vulkan {
+
+// True when record_rope handles these Rope inputs ({x, [freqs], [offset]}); otherwise the
+// caller runs its primitive on the CPU.
+bool rope_supported(const Rope::Params& params, const std::vector<Array>& inputs);
+// Records rope(inputs) into dst: a GPU array of x's shape and dtype, any strides and
+// offset (a view of a region of a larger buffer).
+void record_rope(Context& ctx, const Rope::Params& params, const std::vector<Array>& inputs, const Array& dst);
+
+}  // namespace lamina::core::vulkan
