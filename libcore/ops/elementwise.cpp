@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "libcore/ops/elementwise_primitives.h"
+#include "libcore/ops/primitive.h"
 #include "libcore/ops/views.h"
 
 namespace lamina::core {
@@ -72,6 +73,15 @@ Array swiglu(const Array& a, const Array& b) {
   Dtype t = promote_types(a.dtype(), b.dtype());
   if (!is_floating(t)) t = Dtype::float32;
   return binary_node<SiluMultiply>(a, b, t, t);
+}
+Array swiglu_now(const Array& gate, const Array& up, const Device& device) {
+  auto silu_multiply = std::make_shared<SiluMultiply>();
+  const std::vector<Array> gate_up{gate, up};
+  Array x(gate.shape(), gate.dtype(), silu_multiply, gate_up);
+  x.set_device(device);
+  eval_primitive(*silu_multiply, gate_up, x);
+  x.detach();
+  return x;
 }
 Array divide(const Array& a, const Array& b) {
   Dtype t = promote_types(a.dtype(), b.dtype());

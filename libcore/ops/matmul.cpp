@@ -2,8 +2,11 @@
 // the Matmul primitive.
 #include "libcore/ops/matmul.h"
 
+#include <algorithm>
 #include <memory>
 
+#include "libcore/ops/elementwise.h"
+#include "libcore/ops/elementwise_primitives.h"
 #include "libcore/ops/matmul_primitive.h"
 #include "libcore/ops/reduce.h"
 #include "libcore/ops/views.h"
@@ -57,7 +60,16 @@ Array matmul(const Array& a_in, const Array& b_in) {
   shape.push_back(M);
   shape.push_back(N);
   checked_shape_size(shape, "matmul output");
-  Array out(shape, dtype, std::make_shared<Matmul>(), {a, b});
+  // a = swiglu(gate, up) not evaluated yet, as given (an MLP's down projection): the
+  // product reads gate and up, one dispatch and one barrier level fewer (swiglu's node stays
+  // for any other user). Same values: the kernels round silu and the product as swiglu().
+  const bool fuse = a.id() == a_in.id() && !a.is_evaluated() &&
+                    dynamic_cast<const SiluMultiply*>(a.primitive().get()) != nullptr && a.inputs().size() == 2 &&
+                    std::all_of(a.inputs().begin(), a.inputs().end(), [&](const Array& in) {
+                      return in.shape() == a.shape() && in.dtype() == a.dtype();
+                    });
+  Array out = fuse ? Array(shape, dtype, std::make_shared<Matmul>(true), {a.inputs()[0], b, a.inputs()[1]})
+                   : Array(shape, dtype, std::make_shared<Matmul>(), {a, b});
   if (a_vector || b_vector) {
     Shape squeezed(shape.begin(), shape.end() - 2);
     if (!a_vector) squeezed.push_back(M);
@@ -67,15 +79,23 @@ Array matmul(const Array& a_in, const Array& b_in) {
   return out;
 }
 
+void Matmul::print(std::ostream& os) const { os << (swiglu_input_ ? "Matmul(swiglu input)" : "Matmul"); }
+
 std::vector<Array> Matmul::vjp(const std::vector<Array>& inputs, const Array& g,
                                const std::vector<int>& argnums, const Array&) {
-  const Array& a = inputs[0];
+  // With a swiglu input, a is swiglu(gate, up) (built again; inputs[2] is up).
+  const Array a = swiglu_input_ ? swiglu(inputs[0], inputs[2]) : inputs[0];
   const Array& b = inputs[1];
   std::vector<Array> grads;
   for (int k : argnums) {
-    if (k == 0) {
+    if (k == 0 || k == 2) {
       // dA = g @ B^T, summed over the batch dims A was broadcast along.
-      grads.push_back(sum_to_shape(matmul(g, swapaxes(b, -1, -2)), a.shape()));
+      Array da = sum_to_shape(matmul(g, swapaxes(b, -1, -2)), a.shape());
+      if (swiglu_input_) {
+        // Through swiglu(gate, up): its own vjp, gate as its input 0 and up as 1.
+        da = SiluMultiply().vjp({inputs[0], inputs[2]}, da, {k == 0 ? 0 : 1}, a)[0];
+      }
+      grads.push_back(da);
       continue;
     }
     const int64_t K = a.shape()[a.ndim() - 1];

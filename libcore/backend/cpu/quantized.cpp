@@ -22,7 +22,7 @@
 #include "libcore/backend/cpu/fast_rows.h"
 #include "libcore/backend/cpu/float_gemm.h"
 #include "libcore/backend/cpu/thread_pool.h"
-#include "libcore/ops/elementwise_primitives.h"
+#include "libcore/ops/elementwise.h"
 #include "quant/quantized_primitives.h"
 
 namespace lamina::core {
@@ -231,13 +231,7 @@ void QuantizedMatmul::eval_cpu(const std::vector<Array>& inputs, Array& out) {
   const Array wq = row_major(inputs[1]), scales = row_major(inputs[2]), biases = row_major(inputs[3]);
   const auto w = view_of(wq, scales, biases, group_size_, bits_);
   // With a swiglu input: x = swiglu(gate, up) first (its own kernel).
-  Array x = inputs[0];
-  if (swiglu_input_) {
-    const std::vector<Array> gate_up{inputs[0], inputs[4]};
-    auto silu_multiply = std::make_shared<SiluMultiply>();
-    x = Array(x.shape(), x.dtype(), silu_multiply, gate_up);
-    silu_multiply->eval_cpu(gate_up, x);
-  }
+  const Array x = swiglu_input_ ? swiglu_now(inputs[0], inputs[4], Device::cpu()) : inputs[0];
   const int64_t K = x.shape().back(), N = out.shape().back();
   const int64_t M = K > 0 ? x.size() / K : 0;
   out.allocate();

@@ -14,7 +14,7 @@
 #include "libcore/backend/vulkan/kernel_registry.h"
 #include "libcore/backend/vulkan/kernel_util.h"
 #include "libcore/backend/vulkan/strided.h"
-#include "libcore/ops/elementwise_primitives.h"
+#include "libcore/ops/elementwise.h"
 #include "quant/quantized_primitives.h"
 
 namespace lamina::core {
@@ -65,17 +65,6 @@ MatvecShape matvec_shape(const vulkan::Context& ctx, bool subgroups, int64_t N, 
   return s;
 }
 
-// swiglu(gate, up) as a GPU array of its own (SiluMultiply's kernel), for the products
-// that read x rather than gate and up.
-Array swiglu_on_gpu(const Array& gate, const Array& up, const Device& device) {
-  auto silu_multiply = std::make_shared<SiluMultiply>();
-  const std::vector<Array> gate_up{gate, up};
-  Array x(gate.shape(), gate.dtype(), silu_multiply, gate_up);
-  x.set_device(device);
-  vulkan::run_registered(*silu_multiply, gate_up, x);
-  return x;
-}
-
 }  // namespace
 
 LAMINA_VULKAN_KERNEL(QuantizedMatmul) {
@@ -96,7 +85,7 @@ LAMINA_VULKAN_KERNEL(QuantizedMatmul) {
   const Array* up = p.swiglu_input() ? &inputs[4] : nullptr;
   if (up && !(matvec && up->strides() == x.strides())) {
     QuantizedMatmul plain(p.group_size(), p.bits(), transposed, p.activations());
-    const std::vector<Array> plain_inputs{swiglu_on_gpu(x, *up, out.device()), inputs[1], inputs[2], inputs[3]};
+    const std::vector<Array> plain_inputs{swiglu_now(x, *up, out.device()), inputs[1], inputs[2], inputs[3]};
     return lamina_vulkan_kernel_QuantizedMatmul(plain, plain_inputs, out);
   }
   auto& ctx = vulkan::context_of(out);
