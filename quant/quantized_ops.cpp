@@ -125,11 +125,7 @@ Array quantized_matmul(const Array& x, const Array& wq, const Array& scales, con
   // x = swiglu(gate, up) not evaluated yet (an MLP's down projection): the product reads
   // gate and up, one dispatch and one barrier level fewer (swiglu's node stays for any
   // other user). Same values: the kernels round silu and the product as swiglu() does.
-  const bool fuse = !x.is_evaluated() && dynamic_cast<const SiluMultiply*>(x.primitive().get()) != nullptr &&
-                    x.inputs().size() == 2 &&
-                    std::all_of(x.inputs().begin(), x.inputs().end(), [&](const Array& in) {
-                      return in.shape() == x.shape() && in.dtype() == x.dtype();
-                    });
+  const bool fuse = is_pending_swiglu(x);
   auto primitive = std::make_shared<QuantizedMatmul>(group_size, bits, transpose, activations, fuse);
   const Dtype dtype = promote_types(x.dtype(), scales.dtype());
   if (fuse) return Array(with_last(x.shape(), N), dtype, primitive, {x.inputs()[0], wq, scales, biases, x.inputs()[1]});

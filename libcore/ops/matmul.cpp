@@ -2,7 +2,6 @@
 // the Matmul primitive.
 #include "libcore/ops/matmul.h"
 
-#include <algorithm>
 #include <memory>
 
 #include "libcore/ops/elementwise.h"
@@ -63,11 +62,7 @@ Array matmul(const Array& a_in, const Array& b_in) {
   // a = swiglu(gate, up) not evaluated yet, as given (an MLP's down projection): the
   // product reads gate and up, one dispatch and one barrier level fewer (swiglu's node stays
   // for any other user). Same values: the kernels round silu and the product as swiglu().
-  const bool fuse = a.id() == a_in.id() && !a.is_evaluated() &&
-                    dynamic_cast<const SiluMultiply*>(a.primitive().get()) != nullptr && a.inputs().size() == 2 &&
-                    std::all_of(a.inputs().begin(), a.inputs().end(), [&](const Array& in) {
-                      return in.shape() == a.shape() && in.dtype() == a.dtype();
-                    });
+  const bool fuse = a.id() == a_in.id() && is_pending_swiglu(a);
   Array out = fuse ? Array(shape, dtype, std::make_shared<Matmul>(true), {a.inputs()[0], b, a.inputs()[1]})
                    : Array(shape, dtype, std::make_shared<Matmul>(), {a, b});
   if (a_vector || b_vector) {
