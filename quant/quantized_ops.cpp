@@ -6,8 +6,6 @@
 #include <memory>
 
 #include "kernels/cpu/quantized_int8.h"
-#include "libcore/ops/elementwise.h"
-#include "libcore/ops/elementwise_primitives.h"
 #include "libcore/ops/views.h"
 #include "quant/quantized_primitives.h"
 
@@ -122,33 +120,22 @@ Array quantized_matmul(const Array& x, const Array& wq, const Array& scales, con
                 std::to_string(K) + " inputs (packed " + shape_string(wq.shape()) + ", " +
                 std::to_string(bits) + " bits" + (transpose ? ", transposed" : "") + ")");
   }
-  // x = swiglu(gate, up) not evaluated yet (an MLP's down projection): the product reads
-  // gate and up, one dispatch and one barrier level fewer (swiglu's node stays for any
-  // other user). Same values: the kernels round silu and the product as swiglu() does.
-  const bool fuse = is_pending_swiglu(x);
-  auto primitive = std::make_shared<QuantizedMatmul>(group_size, bits, transpose, activations, fuse);
-  const Dtype dtype = promote_types(x.dtype(), scales.dtype());
-  if (fuse) return Array(with_last(x.shape(), N), dtype, primitive, {x.inputs()[0], wq, scales, biases, x.inputs()[1]});
-  return Array(with_last(x.shape(), N), dtype, primitive, {x, wq, scales, biases});
+  return Array(with_last(x.shape(), N), promote_types(x.dtype(), scales.dtype()),
+               std::make_shared<QuantizedMatmul>(group_size, bits, transpose, activations),
+               {x, wq, scales, biases});
 }
 
 std::vector<Array> QuantizedMatmul::vjp(const std::vector<Array>& inputs, const Array& g,
                                         const std::vector<int>& argnums, const Array&) {
   std::vector<Array> grads;
   for (int k : argnums) {
-    if (k != 0 && !(swiglu_input_ && k == 4)) {
+    if (k != 0) {
       throw Error("quantized_matmul: no gradient with respect to the quantized weight, scales "
                   "or biases");
     }
-    Array dx = astype(quantized_matmul(g, inputs[1], inputs[2], inputs[3], !transpose_, group_size_, bits_),
-                      inputs[0].dtype());
-    if (!swiglu_input_) {
-      grads.push_back(dx);
-      continue;
-    }
-    // Through swiglu(gate, up): its own vjp, gate as its input 0 and up as 1.
-    const std::vector<Array> gate_up{inputs[0], inputs[4]};
-    grads.push_back(SiluMultiply().vjp(gate_up, dx, {k == 0 ? 0 : 1}, swiglu(inputs[0], inputs[4]))[0]);
+    Array dx = quantized_matmul(g, inputs[1], inputs[2], inputs[3], !transpose_, group_size_,
+                                bits_);
+    grads.push_back(astype(dx, inputs[0].dtype()));
   }
   return grads;
 }
@@ -165,8 +152,7 @@ void AffineDequantize::print(std::ostream& os) const {
 void QuantizedMatmul::print(std::ostream& os) const {
   os << "QuantizedMatmul(group_size=" << group_size_ << ", bits=" << bits_
      << (transpose_ ? ", transpose" : "")
-     << (activations_ == QuantizedActivations::int8 ? ", int8 activations" : "")
-     << (swiglu_input_ ? ", swiglu input" : "") << ")";
+     << (activations_ == QuantizedActivations::int8 ? ", int8 activations" : "") << ")";
 }
 
 }  // namespace lamina::core

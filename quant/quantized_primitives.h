@@ -44,16 +44,12 @@ class AffineDequantize : public Primitive {
 };
 
 // inputs {x [..., K], wq, scales, biases} -> [..., N] (see quantized_matmul). A backend
-// without an int8 path may treat `activations` as float32. With a swiglu input the inputs
-// are {gate, wq, scales, biases, up} and x is swiglu(gate, up) (silu(gate) rounded to the
-// dtype, times up), computed as the product reads it: the MLP's down projection takes
-// the gate and up projections' outputs in one kernel.
+// without an int8 path may treat `activations` as float32.
 class QuantizedMatmul : public Primitive {
  public:
   QuantizedMatmul(int group_size, int bits, bool transpose,
-                  QuantizedActivations activations = QuantizedActivations::float32, bool swiglu_input = false)
-      : group_size_(group_size), bits_(bits), transpose_(transpose), activations_(activations),
-        swiglu_input_(swiglu_input) {}
+                  QuantizedActivations activations = QuantizedActivations::float32)
+      : group_size_(group_size), bits_(bits), transpose_(transpose), activations_(activations) {}
   LAMINA_PRIMITIVE(QuantizedMatmul)
   LAMINA_VJP
   void print(std::ostream& os) const override;
@@ -61,13 +57,11 @@ class QuantizedMatmul : public Primitive {
   int bits() const { return bits_; }
   bool transpose() const { return transpose_; }
   QuantizedActivations activations() const { return activations_; }
-  bool swiglu_input() const { return swiglu_input_; }
 
  private:
   int group_size_, bits_;
   bool transpose_;
   QuantizedActivations activations_;
-  bool swiglu_input_;
 };
 
 }  // namespace lamina::core

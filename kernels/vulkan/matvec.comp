@@ -5,10 +5,8 @@
 // read a once for the team's ROWS rows, and the team combines its lanes in float32. With
 // SUBGROUPS a team is a subgroup (any size, subgroupAdd), else LANES consecutive
 // invocations (a tree in shared memory). Parameters as matmul.comp (M is 1).
-// Specialisation constants 1-5: LANES, ROWS, WG_ROWS, VEC (a's and b's k strides are 1
-// and every row starts 16-byte aligned: k is read 16 bytes at a time), SWIGLU (a is
-// swiglu(a, up): silu(a) rounded to T, times up, rounded; up of a's layout at binding 4,
-// operand 3; bound to a itself when off).
+// Specialisation constants 1-4: LANES, ROWS, WG_ROWS, VEC (a's and b's k strides are 1
+// and every row starts 16-byte aligned: k is read 16 bytes at a time).
 // Variant defines: T (f32, f16, bf16), SUBGROUPS.
 #version 450
 #extension GL_GOOGLE_include_directive : require
@@ -17,7 +15,7 @@
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #endif
 #include "dtype.glsl"
-#define NUM_OPERANDS 4u
+#define NUM_OPERANDS 3u
 #include "strided.glsl"
 #include "workgroup.glsl"
 
@@ -27,14 +25,11 @@ layout(std430, binding = 1) readonly buffer A4 { uvec4 a4[]; };
 layout(std430, binding = 2) readonly buffer B { STORAGE(T) b[]; };
 layout(std430, binding = 2) readonly buffer B4 { uvec4 b4[]; };
 layout(std430, binding = 3) writeonly buffer Out { STORAGE(T) dst[]; };
-layout(std430, binding = 4) readonly buffer U { STORAGE(T) up[]; };
-layout(std430, binding = 4) readonly buffer U4 { uvec4 up4[]; };
 
 layout(constant_id = 1) const uint LANES = 32u;  // invocations per team without subgroups
 layout(constant_id = 2) const uint ROWS = 4u;    // outputs per team, at most MAX_ROWS
 layout(constant_id = 3) const uint WG_ROWS = 16u;
 layout(constant_id = 4) const uint VEC = 0u;
-layout(constant_id = 5) const uint SWIGLU = 0u;
 
 const uint MAX_ROWS = 4u;
 #if !SUBGROUPS
@@ -67,9 +62,6 @@ void unpack_bf16(uvec4 u, out float v[8]) {
   }
 }
 
-// swiglu's value as binary.comp computes it: silu rounded to T, times up, rounded.
-float swiglu(float g, float u) { return ROUND_F(T, ROUND_F(T, g / (1.0 + exp(-g))) * u); }
-
 // 16-byte chunks loaded before any is used (more memory in flight).
 const uint UNROLL = 4u;
 
@@ -87,22 +79,16 @@ void team_rows(uint n0, uint lane, uint lanes, uint off[NUM_OPERANDS], out float
     uint chunks = K / PER_VEC;
     k_vec = chunks * PER_VEC;
     for (uint c0 = lane; c0 < chunks; c0 += lanes * UNROLL) {
-      uvec4 av[UNROLL], uv[UNROLL], bv[UNROLL][MAX_ROWS];
+      uvec4 av[UNROLL], bv[UNROLL][MAX_ROWS];
       for (uint u = 0u; u < UNROLL; ++u) {
         uint c = min(c0 + u * lanes, chunks - 1u);
         av[u] = a4[off[0] / PER_VEC + c];
-        if (SWIGLU != 0u) uv[u] = up4[off[3] / PER_VEC + c];
         for (uint r = 0u; r < ROWS; ++r) bv[u][r] = b4[row[r] / PER_VEC + c];
       }
       for (uint u = 0u; u < UNROLL; ++u) {
         if (c0 + u * lanes >= chunks) break;
         float x[8], w[8];
         CAT(unpack_, T)(av[u], x);
-        if (SWIGLU != 0u) {
-          float xu[8];
-          CAT(unpack_, T)(uv[u], xu);
-          for (uint j = 0u; j < PER_VEC; ++j) x[j] = swiglu(x[j], xu[j]);
-        }
         for (uint r = 0u; r < ROWS; ++r) {
           CAT(unpack_, T)(bv[u][r], w);
           float dot = 0.0;
@@ -115,7 +101,6 @@ void team_rows(uint n0, uint lane, uint lanes, uint off[NUM_OPERANDS], out float
   // Element by element: everything without VEC, else the last K % PER_VEC.
   for (uint k = k_vec + lane; k < K; k += lanes) {
     float av = LOAD_F(T, a, off[0] + k * a_sk);
-    if (SWIGLU != 0u) av = swiglu(av, LOAD_F(T, up, off[3] + k * a_sk));
     for (uint r = 0u; r < ROWS; ++r) acc[r] += av * LOAD_F(T, b, row[r] + k * b_sk);
   }
 }

@@ -6,15 +6,13 @@
 // apply each pack's scale to sum(x * code) and its bias to sum(x), and the team combines
 // its lanes in float32. With SUBGROUPS a team is a subgroup (any size, subgroupAdd), else
 // LANES consecutive invocations (a tree in shared memory).
-// x rows are addressed by strided.glsl over x's leading shape (operands x and up); extra
+// x rows are addressed by strided.glsl over x's leading shape (operand x); extra
 // parameters at STRIDED_END: N, K, x_stride_k, weight word offset (the packed weight is
 // row-major), scales offset, biases offset, scales row and group strides, biases row and
 // group strides. out is row-major [M, N].
 // Specialisation constants 3-7: LANES, ROWS, WG_ROWS, X_VEC (x's k stride is 1 and every
 // pack of x starts 16-byte aligned: 16-byte loads), W_VEC (every row of the weight starts
 // 16-byte aligned: packs of 2, 4 or 6 words are read 8 or 16 bytes at a time).
-// Constant 8: SWIGLU: x is swiglu(x, up) (silu(x) rounded to X_T, times up, rounded), up
-// of x's layout at binding 6 (bound to x itself when off).
 // Variant defines: X_T, S_T (scales and biases), OUT_T, SUBGROUPS.
 #version 450
 #extension GL_GOOGLE_include_directive : require
@@ -23,7 +21,7 @@
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #endif
 #include "dtype.glsl"
-#define NUM_OPERANDS 2u
+#define NUM_OPERANDS 1u
 #include "strided.glsl"
 #include "workgroup.glsl"
 #include "quantized.glsl"
@@ -37,15 +35,12 @@ layout(std430, binding = 2) readonly buffer W4 { uvec4 wq4[]; };
 layout(std430, binding = 3) readonly buffer S { STORAGE(S_T) scales[]; };
 layout(std430, binding = 4) readonly buffer B { STORAGE(S_T) biases[]; };
 layout(std430, binding = 5) writeonly buffer Out { STORAGE(OUT_T) dst[]; };
-layout(std430, binding = 6) readonly buffer U { STORAGE(X_T) up[]; };
-layout(std430, binding = 6) readonly buffer U4 { uvec4 up4[]; };
 
 layout(constant_id = 3) const uint LANES = 32u;  // invocations per team without subgroups
 layout(constant_id = 4) const uint ROWS = 4u;    // outputs per team, at most MAX_ROWS
 layout(constant_id = 5) const uint WG_ROWS = 16u;
 layout(constant_id = 6) const uint X_VEC = 0u;
 layout(constant_id = 7) const uint W_VEC = 0u;
-layout(constant_id = 8) const uint SWIGLU = 0u;
 
 const uint MAX_ROWS = 4u;
 #if !SUBGROUPS
@@ -75,23 +70,13 @@ void unpack_bf16(uvec4 u, inout float xv[32], uint at) {
   }
 }
 
-// The 32 x values of the pack starting at element `first` (stride xs); with SWIGLU,
-// swiglu(x, up) with up's pack at `up_first`.
-void load_x(uint first, uint up_first, uint xs, out float xv[32]) {
+// The 32 x values of the pack starting at element `first` (stride xs).
+void load_x(uint first, uint xs, out float xv[32]) {
   if (X_VEC != 0u) {
     for (uint i = 0u; i < 32u / X_PER_VEC; ++i) CAT(unpack_, X_T)(x4[first / X_PER_VEC + i], xv, i * X_PER_VEC);
   } else {
     for (uint j = 0u; j < 32u; ++j) xv[j] = LOAD_F(X_T, x, first + j * xs);
   }
-  if (SWIGLU == 0u) return;
-  float uv[32];
-  if (X_VEC != 0u) {
-    for (uint i = 0u; i < 32u / X_PER_VEC; ++i) CAT(unpack_, X_T)(up4[up_first / X_PER_VEC + i], uv, i * X_PER_VEC);
-  } else {
-    for (uint j = 0u; j < 32u; ++j) uv[j] = LOAD_F(X_T, up, up_first + j * xs);
-  }
-  // As binary.comp's swiglu: silu rounded to the dtype, times up, rounded (as stored).
-  for (uint j = 0u; j < 32u; ++j) xv[j] = ROUND_F(X_T, ROUND_F(X_T, xv[j] / (1.0 + exp(-xv[j]))) * uv[j]);
 }
 
 // The BITS words of the pack starting at word `first`.
@@ -120,7 +105,7 @@ float code_float(uint code) { return uintBitsToFloat(code | 0x4b000000u) - 83886
 // dropped by the caller): packs lane, lane + lanes, ... of k, UNROLL of them loaded before
 // any is used (more memory in flight).
 const uint UNROLL = 2u;
-void team_rows(uint n0, uint lane, uint lanes, uint x_first, uint up_first, out float acc[MAX_ROWS]) {
+void team_rows(uint n0, uint lane, uint lanes, uint x_first, out float acc[MAX_ROWS]) {
   uint e = STRIDED_END;
   uint N = P[e], K = P[e + 1u], xs = P[e + 2u];
   uint w_off = P[e + 3u], s_off = P[e + 4u], b_off = P[e + 5u];
@@ -139,7 +124,7 @@ void team_rows(uint n0, uint lane, uint lanes, uint x_first, uint up_first, out 
         scale[u][r] = LOAD_F(S_T, scales, s_off + n * s_row + g * s_group);
         bias[u][r] = LOAD_F(S_T, biases, b_off + n * b_row + g * b_group);
       }
-      load_x(x_first + p * 32u * xs, up_first + p * 32u * xs, xs, xv[u]);
+      load_x(x_first + p * 32u * xs, xs, xv[u]);
     }
     for (uint u = 0u; u < UNROLL; ++u) {
       if (p0 + u * lanes >= packs) break;
@@ -166,7 +151,7 @@ void main() {
   for (uint first = gl_SubgroupID * ROWS; first < WG_ROWS; first += gl_NumSubgroups * ROWS) {
     uint n0 = wg_first + first;
     if (n0 >= N) break;
-    team_rows(n0, gl_SubgroupInvocationID, gl_SubgroupSize, row_off[0], row_off[1], acc);
+    team_rows(n0, gl_SubgroupInvocationID, gl_SubgroupSize, row_off[0], acc);
     for (uint r = 0u; r < ROWS; ++r) {
       float total = subgroupAdd(acc[r]);
       if (subgroupElect() && n0 + r < N) STORE_F(OUT_T, dst, m * N + n0 + r, total);
@@ -175,7 +160,7 @@ void main() {
 #else
   uint tid = gl_LocalInvocationID.x, lane = tid % LANES;
   uint n0 = wg_first + tid / LANES * ROWS;  // WG_ROWS = WG_SIZE / LANES * ROWS
-  if (n0 < N) team_rows(n0, lane, LANES, row_off[0], row_off[1], acc);
+  if (n0 < N) team_rows(n0, lane, LANES, row_off[0], acc);
   for (uint r = 0u; r < ROWS; ++r) partial[r][tid] = n0 < N ? acc[r] : 0.0;
   barrier();
   for (uint s = LANES / 2u; s > 0u; s >>= 1) {

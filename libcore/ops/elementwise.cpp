@@ -1,12 +1,10 @@
 // Elementwise op builders: cast and broadcast the inputs, then add one primitive node.
 #include "libcore/ops/elementwise.h"
 
-#include <algorithm>
 #include <cmath>
 #include <memory>
 
 #include "libcore/ops/elementwise_primitives.h"
-#include "libcore/ops/primitive.h"
 #include "libcore/ops/views.h"
 
 namespace lamina::core {
@@ -74,21 +72,6 @@ Array swiglu(const Array& a, const Array& b) {
   Dtype t = promote_types(a.dtype(), b.dtype());
   if (!is_floating(t)) t = Dtype::float32;
   return binary_node<SiluMultiply>(a, b, t, t);
-}
-bool is_pending_swiglu(const Array& x) {
-  return !x.is_evaluated() && dynamic_cast<const SiluMultiply*>(x.primitive().get()) != nullptr &&
-         x.inputs().size() == 2 && std::all_of(x.inputs().begin(), x.inputs().end(), [&](const Array& in) {
-           return in.shape() == x.shape() && in.dtype() == x.dtype();
-         });
-}
-Array swiglu_now(const Array& gate, const Array& up, const Device& device) {
-  auto silu_multiply = std::make_shared<SiluMultiply>();
-  const std::vector<Array> gate_up{gate, up};
-  Array x(gate.shape(), gate.dtype(), silu_multiply, gate_up);
-  x.set_device(device);
-  eval_primitive(*silu_multiply, gate_up, x);
-  x.detach();
-  return x;
 }
 Array divide(const Array& a, const Array& b) {
   Dtype t = promote_types(a.dtype(), b.dtype());

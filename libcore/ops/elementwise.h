@@ -38,13 +38,6 @@ Array power(const Array& a, const Array& b);
 // silu(a) * b, the gated MLP's activation, in one primitive (one pass, one GPU dispatch):
 // the same values as the two ops (silu's result is rounded to the dtype first).
 Array swiglu(const Array& a, const Array& b);
-// True when x is swiglu(gate, up) not yet evaluated, gate and up of x's shape and dtype:
-// a product may then read gate and up itself (matmul and quantized_matmul do).
-bool is_pending_swiglu(const Array& x);
-// For kernels whose input x is a pending swiglu (a product with a swiglu input, see
-// quantized_matmul and matmul) on a path that reads x itself: swiglu(gate, up) evaluated
-// now by SiluMultiply's kernel on `device` (gate and up evaluated, of one shape and dtype).
-Array swiglu_now(const Array& gate, const Array& up, const Device& device);
 Array maximum(const Array& a, const Array& b);
 Array minimum(const Array& a, const Array& b);
 Array equal(const Array& a, const Array& b);

@@ -4,8 +4,6 @@
 
 #include <memory>
 
-#include "libcore/ops/elementwise.h"
-#include "libcore/ops/elementwise_primitives.h"
 #include "libcore/ops/matmul_primitive.h"
 #include "libcore/ops/reduce.h"
 #include "libcore/ops/views.h"
@@ -59,12 +57,7 @@ Array matmul(const Array& a_in, const Array& b_in) {
   shape.push_back(M);
   shape.push_back(N);
   checked_shape_size(shape, "matmul output");
-  // a = swiglu(gate, up) not evaluated yet, as given (an MLP's down projection): the
-  // product reads gate and up, one dispatch and one barrier level fewer (swiglu's node stays
-  // for any other user). Same values: the kernels round silu and the product as swiglu().
-  const bool fuse = a.id() == a_in.id() && is_pending_swiglu(a);
-  Array out = fuse ? Array(shape, dtype, std::make_shared<Matmul>(true), {a.inputs()[0], b, a.inputs()[1]})
-                   : Array(shape, dtype, std::make_shared<Matmul>(), {a, b});
+  Array out(shape, dtype, std::make_shared<Matmul>(), {a, b});
   if (a_vector || b_vector) {
     Shape squeezed(shape.begin(), shape.end() - 2);
     if (!a_vector) squeezed.push_back(M);
@@ -74,23 +67,15 @@ Array matmul(const Array& a_in, const Array& b_in) {
   return out;
 }
 
-void Matmul::print(std::ostream& os) const { os << (swiglu_input_ ? "Matmul(swiglu input)" : "Matmul"); }
-
 std::vector<Array> Matmul::vjp(const std::vector<Array>& inputs, const Array& g,
                                const std::vector<int>& argnums, const Array&) {
-  // With a swiglu input, a is swiglu(gate, up) (built again; inputs[2] is up).
-  const Array a = swiglu_input_ ? swiglu(inputs[0], inputs[2]) : inputs[0];
+  const Array& a = inputs[0];
   const Array& b = inputs[1];
   std::vector<Array> grads;
   for (int k : argnums) {
-    if (k == 0 || k == 2) {
+    if (k == 0) {
       // dA = g @ B^T, summed over the batch dims A was broadcast along.
-      Array da = sum_to_shape(matmul(g, swapaxes(b, -1, -2)), a.shape());
-      if (swiglu_input_) {
-        // Through swiglu(gate, up): its own vjp, gate as its input 0 and up as 1.
-        da = SiluMultiply().vjp({inputs[0], inputs[2]}, da, {k == 0 ? 0 : 1}, a)[0];
-      }
-      grads.push_back(da);
+      grads.push_back(sum_to_shape(matmul(g, swapaxes(b, -1, -2)), a.shape()));
       continue;
     }
     const int64_t K = a.shape()[a.ndim() - 1];

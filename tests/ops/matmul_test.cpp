@@ -13,9 +13,7 @@
 #include "kernels/cpu/half_matmul.h"
 #include "libcore/backend/cpu/thread_pool.h"
 #include "libcore/ops/matmul.h"
-#include "libcore/ops/matmul_primitive.h"
 #include "libcore/ops/ops.h"
-#include "tests/ops/fast_test_util.h"
 #include "tests/test_util.h"
 
 using namespace lamina::core;
@@ -353,32 +351,6 @@ void check_matmul_grad(const Shape& as, const Shape& bs) {
   }
 }
 
-
-// matmul(swiglu(gate, up), W^T) with the swiglu not evaluated yet: one product that reads
-// gate and up, bit for bit what the evaluated swiglu gives (one row and a batch of rows),
-// gradients through swiglu's vjp for gate, up and the weight.
-TEST(Matmul, SwigluInputReadsGateAndUp) {
-  Array w = random_array({24, 80}, 50);
-  for (Dtype t : {Dtype::float32, Dtype::float16, Dtype::bfloat16}) {
-    for (const Shape& shape : {Shape{1, 1, 80}, Shape{2, 5, 80}}) {
-      SCOPED_TRACE(std::string(dtype_name(t)) + " " + shape_string(shape));
-      Array gate = astype(random_array(shape, 51, -4.0f, 4.0f), t), up = astype(random_array(shape, 52), t);
-      Array tw = transpose(astype(w, t));
-      Array fused = matmul(swiglu(gate, up), tw);
-      const auto* p = dynamic_cast<const Matmul*>(fused.primitive().get());
-      ASSERT_NE(p, nullptr);
-      EXPECT_TRUE(p->swiglu_input());
-      Array x = swiglu(gate, up);
-      x.eval();
-      Array expected = matmul(x, tw);
-      EXPECT_FALSE(dynamic_cast<const Matmul*>(expected.primitive().get())->swiglu_input());
-      lamina::test::expect_arrays_close(fused, expected, 0, 0);
-    }
-  }
-  lamina::test::expect_vjp_matches_finite_differences(
-      [](const std::vector<Array>& p) { return matmul(swiglu(p[0], p[1]), transpose(p[2])); },
-      {random_array({2, 3, 8}, 53, -2.0f, 2.0f), random_array({2, 3, 8}, 54), random_array({5, 8}, 55)}, {0, 1, 2});
-}
 }  // namespace
 
 TEST(Matmul, VjpMatchesFiniteDifferences) {

@@ -1,7 +1,6 @@
 // Affine quantization against MLX's own outputs (../shared/testdata/mlx-golden): packed
 // words, scales and biases bit for bit, dequantization bit for bit, quantized_matmul
-// within float32 rounding (direct and panel paths), its vjp, and the argument checks; the
-// down projection of a pending swiglu (one product reading gate and up).
+// within float32 rounding (direct and panel paths), its vjp, and the argument checks.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,8 +10,6 @@
 
 #include "libcore/io/safetensors.h"
 #include "libcore/ops/ops.h"
-#include "quant/quantized_primitives.h"
-#include "tests/ops/fast_test_util.h"
 #include "tests/quant/mlx_golden.h"
 #include "tests/test_util.h"
 
@@ -192,50 +189,6 @@ TEST(QuantizeErrors, ScalesShapeDisagreesWithBits) {
   EXPECT_THROW(quantized_matmul(t.at("x"), t.at("wq"), slice_axis(t.at("scales"), 1, 0, 2),
                                 t.at("biases"), true, 64, 4),
                Error);
-}
-
-// quantized_matmul(swiglu(gate, up), ...) with the swiglu not evaluated yet: one product
-// that reads gate and up, bit for bit what the evaluated swiglu gives (1 row: the direct
-// path; 9: the panel path), with a broadcast up too, and its vjp through swiglu's.
-TEST(QuantizedMatmul, SwigluInputReadsGateAndUp) {
-  Array w = random_array({24, 128}, 40);
-  for (Dtype t : {Dtype::float32, Dtype::float16, Dtype::bfloat16}) {
-    for (int bits : {4, 8}) {
-      auto q = quantize(astype(w, t), 64, bits);
-      for (int64_t rows : {1, 9}) {
-        SCOPED_TRACE(std::string(dtype_name(t)) + " " + std::to_string(bits) + " bits, " + std::to_string(rows) + " rows");
-        Array gate = astype(random_array({rows, 128}, 41, -4.0f, 4.0f), t);
-        Array up = astype(transpose(random_array({128, rows}, 42), {1, 0}), t);  // strided
-        Array fused = quantized_matmul(swiglu(gate, up), q.weight, q.scales, q.biases, true, 64, bits);
-        const auto* p = dynamic_cast<const QuantizedMatmul*>(fused.primitive().get());
-        ASSERT_NE(p, nullptr);
-        EXPECT_TRUE(p->swiglu_input());
-        EXPECT_EQ(fused.inputs()[0].id(), gate.id());
-        Array x = swiglu(gate, up);
-        x.eval();
-        Array expected = quantized_matmul(x, q.weight, q.scales, q.biases, true, 64, bits);
-        EXPECT_FALSE(dynamic_cast<const QuantizedMatmul*>(expected.primitive().get())->swiglu_input());
-        expect_arrays_close(fused, expected, 0, 0);
-      }
-    }
-  }
-  // An up broadcast over the rows (swiglu's inputs are broadcast views): the same.
-  auto q = quantize(w, 64, 4);
-  Array g3 = random_array({3, 128}, 43), u1 = random_array({128}, 44);
-  Array x3 = swiglu(g3, u1);
-  x3.eval();
-  expect_arrays_close(quantized_matmul(swiglu(g3, u1), q.weight, q.scales, q.biases, true, 64, 4),
-                      quantized_matmul(x3, q.weight, q.scales, q.biases, true, 64, 4), 0, 0);
-  expect_vjp_matches_finite_differences(
-      [&](const std::vector<Array>& p) {
-        return quantized_matmul(swiglu(p[0], p[1]), q.weight, q.scales, q.biases, true, 64, 4);
-      },
-      {random_array({2, 128}, 45, -2.0f, 2.0f), random_array({2, 128}, 46)}, {0, 1});
-  expect_vjp_matches_finite_differences(
-      [&](const std::vector<Array>& p) {
-        return quantized_matmul(swiglu(p[0], p[1]), q.weight, q.scales, q.biases, true, 64, 4);
-      },
-      {random_array({1, 128}, 47, -2.0f, 2.0f), random_array({1, 128}, 48)}, {1});
 }
 
 }  // namespace

@@ -26,7 +26,6 @@
 #include "libcore/backend/cpu/cpu_util.h"
 #include "libcore/backend/cpu/float_gemm.h"
 #include "libcore/backend/cpu/thread_pool.h"
-#include "libcore/ops/elementwise.h"
 #include "libcore/ops/matmul_primitive.h"
 
 namespace lamina::core {
@@ -445,8 +444,7 @@ void cpu::float_gemm(const float* A, int64_t lda, const float* B, int64_t ldb, b
 }
 
 void Matmul::eval_cpu(const std::vector<Array>& inputs, Array& out) {
-  // With a swiglu input: a = swiglu(gate, up) first (its own kernel).
-  Array a = swiglu_input_ ? swiglu_now(inputs[0], inputs[2], Device::cpu()) : inputs[0];
+  Array a = inputs[0];
   Array b = inputs[1];
   out.allocate();
   if (out.size() == 0) return;

@@ -22,7 +22,6 @@
 #include "libcore/backend/cpu/fast_rows.h"
 #include "libcore/backend/cpu/float_gemm.h"
 #include "libcore/backend/cpu/thread_pool.h"
-#include "libcore/ops/elementwise.h"
 #include "quant/quantized_primitives.h"
 
 namespace lamina::core {
@@ -230,8 +229,7 @@ void AffineDequantize::eval_cpu(const std::vector<Array>& inputs, Array& out) {
 void QuantizedMatmul::eval_cpu(const std::vector<Array>& inputs, Array& out) {
   const Array wq = row_major(inputs[1]), scales = row_major(inputs[2]), biases = row_major(inputs[3]);
   const auto w = view_of(wq, scales, biases, group_size_, bits_);
-  // With a swiglu input: x = swiglu(gate, up) first (its own kernel).
-  const Array x = swiglu_input_ ? swiglu_now(inputs[0], inputs[4], Device::cpu()) : inputs[0];
+  const Array& x = inputs[0];
   const int64_t K = x.shape().back(), N = out.shape().back();
   const int64_t M = K > 0 ? x.size() / K : 0;
   out.allocate();

@@ -8,7 +8,6 @@
 #include "libcore/backend/vulkan/kernel_registry.h"
 #include "libcore/backend/vulkan/kernel_util.h"
 #include "libcore/backend/vulkan/strided.h"
-#include "libcore/ops/elementwise.h"
 #include "libcore/ops/matmul_primitive.h"
 
 namespace lamina::core {
@@ -88,7 +87,7 @@ CoopmatShape coopmat_shape(uint32_t frag_n, const Array& a, const Array& b, cons
 }  // namespace
 
 LAMINA_VULKAN_KERNEL(Matmul) {
-  const Array& a = inputs[0];  // with a swiglu input: the gate
+  const Array& a = inputs[0];
   const Array& b = inputs[1];
   auto t = vulkan::dtype_suffix(out.dtype());
   bool is_float = out.dtype() == Dtype::float32 || out.dtype() == Dtype::float16 ||
@@ -96,16 +95,10 @@ LAMINA_VULKAN_KERNEL(Matmul) {
   if (!t || !is_float || a.dtype() != out.dtype() || b.dtype() != out.dtype()) {
     return vulkan::run_on_cpu(p, inputs, out);
   }
-  const int64_t M = a.shape(-2), K = a.shape(-1), N = b.shape(-1);
-  // The matvec reads gate and up itself (same layout); the other products read a = swiglu.
-  const Array* up = p.swiglu_input() ? &inputs[2] : nullptr;
-  if (up && !(M == 1 && up->strides() == a.strides())) {
-    Matmul plain;
-    return lamina_vulkan_kernel_Matmul(plain, {swiglu_now(a, *up, out.device()), b}, out);
-  }
   auto& ctx = vulkan::context_of(out);
   vulkan::allocate_output(ctx, out);
   if (out.size() == 0) return;
+  const int64_t M = a.shape(-2), K = a.shape(-1), N = b.shape(-1);
   Shape batch(out.shape().begin(), out.shape().end() - 2);
   const int64_t batches = shape_size(batch);
   Strides out_batch = row_major_strides(batch);
@@ -114,35 +107,23 @@ LAMINA_VULKAN_KERNEL(Matmul) {
   auto ba = vulkan::bind(ctx, a, a_off);
   auto bb = vulkan::bind(ctx, b, b_off);
   auto bo = vulkan::bind_output(ctx, out);
-  if (batches > 65535) return vulkan::run_on_cpu(p, inputs, out);
-  // The parameters after the operands' (matmul.comp, matvec.comp, matmul_coopmat.comp).
-  const std::vector<uint32_t> tail{static_cast<uint32_t>(M), static_cast<uint32_t>(N), static_cast<uint32_t>(K),
-                                   static_cast<uint32_t>(a.strides()[a.ndim() - 2]),
-                                   static_cast<uint32_t>(a.strides()[a.ndim() - 1]),
-                                   static_cast<uint32_t>(b.strides()[b.ndim() - 2]),
-                                   static_cast<uint32_t>(b.strides()[b.ndim() - 1])};
-  if (M == 1) {
-    // Operand 3, up (a again without a swiglu input), strided over the batch as a.
-    uint32_t u_off = a_off;
-    auto bu = up ? vulkan::bind(ctx, *up, u_off) : ba;
-    auto params = vulkan::strided_params(
-        batch, {batch_strides(a, batch), batch_strides(b, batch), out_batch, batch_strides(a, batch)},
-        {a_off, b_off, 0, u_off});
-    params.insert(params.end(), tail.begin(), tail.end());
-    const bool subgroups = vulkan::use_subgroups(ctx);
-    MatvecShape shape = matvec_shape(ctx, subgroups, a, b, batch, a_off, b_off);
-    if ((int64_t{u_off} * static_cast<int64_t>(a.itemsize())) % 16 != 0) shape.vec = 0;
-    const auto& pipeline =
-        ctx.pipelines().get("matvec_" + *t + (subgroups ? "_sg" : ""), 5,
-                            {vulkan::kMatvecLocal, shape.lanes, shape.rows, shape.wg_rows, shape.vec, up ? 1u : 0u});
-    uint32_t groups = static_cast<uint32_t>((N + shape.wg_rows - 1) / shape.wg_rows);
-    uint32_t gx = std::min<uint32_t>(groups, 65535), gy = (groups + gx - 1) / gx;
-    ctx.stream().dispatch(pipeline, params, {ba, bb, bo, bu}, gx, gy, static_cast<uint32_t>(batches));
-    return;
-  }
   auto params = vulkan::strided_params(batch, {batch_strides(a, batch), batch_strides(b, batch), out_batch},
                                        {a_off, b_off, 0});
-  params.insert(params.end(), tail.begin(), tail.end());
+  for (int64_t v : {M, N, K, a.strides()[a.ndim() - 2], a.strides()[a.ndim() - 1],
+                    b.strides()[b.ndim() - 2], b.strides()[b.ndim() - 1]}) {
+    params.push_back(static_cast<uint32_t>(v));
+  }
+  if (batches > 65535) return vulkan::run_on_cpu(p, inputs, out);
+  if (M == 1) {
+    const bool subgroups = vulkan::use_subgroups(ctx);
+    const MatvecShape shape = matvec_shape(ctx, subgroups, a, b, batch, a_off, b_off);
+    const auto& pipeline = ctx.pipelines().get("matvec_" + *t + (subgroups ? "_sg" : ""), 4,
+                                               {vulkan::kMatvecLocal, shape.lanes, shape.rows, shape.wg_rows, shape.vec});
+    uint32_t groups = static_cast<uint32_t>((N + shape.wg_rows - 1) / shape.wg_rows);
+    uint32_t gx = std::min<uint32_t>(groups, 65535), gy = (groups + gx - 1) / gx;
+    ctx.stream().dispatch(pipeline, params, {ba, bb, bo}, gx, gy, static_cast<uint32_t>(batches));
+    return;
+  }
   const uint32_t frag_n = vulkan::coopmat_shape_n(ctx.info());
   if (frag_n != 0 && out.dtype() == Dtype::float16 && M >= kCoopmatMinRows) {
     const CoopmatShape shape = coopmat_shape(frag_n, a, b, batch, a_off, b_off);

@@ -2,8 +2,7 @@
 // QuantizedMatmul (with the transposed weight, every quantized Linear: matvec kernel for up
 // to kMatvecRows input rows, tiled kernel above, the tensor-core kernel from
 // kCoopmatMinRows float16 rows on devices with VK_NV_cooperative_matrix; untransposed, the
-// vjp's product: tiled; with a swiglu input the matvec reads gate and up, the others get
-// x = swiglu(gate, up) first)
+// vjp's product: tiled)
 // and AffineDequantize (the quantized embedding's gathered rows). The CPU kernels'
 // int8-activation mode does not apply: the GPU multiplies float activations. Bits and
 // group size are specialisation constants.
@@ -14,7 +13,6 @@
 #include "libcore/backend/vulkan/kernel_registry.h"
 #include "libcore/backend/vulkan/kernel_util.h"
 #include "libcore/backend/vulkan/strided.h"
-#include "libcore/ops/elementwise.h"
 #include "quant/quantized_primitives.h"
 
 namespace lamina::core {
@@ -68,7 +66,7 @@ MatvecShape matvec_shape(const vulkan::Context& ctx, bool subgroups, int64_t N, 
 }  // namespace
 
 LAMINA_VULKAN_KERNEL(QuantizedMatmul) {
-  const Array& x = inputs[0];  // with a swiglu input: the gate
+  const Array& x = inputs[0];
   const Dtype st = inputs[2].dtype();
   // The shaders' output dtype: x's when it matches the scales', else float32.
   const Dtype expected_out = x.dtype() == st ? st : Dtype::float32;
@@ -77,55 +75,40 @@ LAMINA_VULKAN_KERNEL(QuantizedMatmul) {
       K == 0) {
     return vulkan::run_on_cpu(p, inputs, out);
   }
-  const int64_t N = out.shape(-1), M = x.size() / K;
-  if (M > 65535LL * kTile) return vulkan::run_on_cpu(p, inputs, out);
-  const bool transposed = p.transpose();
-  const bool matvec = transposed && M <= kMatvecRows;
-  // The matvec reads gate and up itself (same layout); the other products read x = swiglu.
-  const Array* up = p.swiglu_input() ? &inputs[4] : nullptr;
-  if (up && !(matvec && up->strides() == x.strides())) {
-    QuantizedMatmul plain(p.group_size(), p.bits(), transposed, p.activations());
-    const std::vector<Array> plain_inputs{swiglu_now(x, *up, out.device()), inputs[1], inputs[2], inputs[3]};
-    return lamina_vulkan_kernel_QuantizedMatmul(plain, plain_inputs, out);
-  }
   auto& ctx = vulkan::context_of(out);
   vulkan::allocate_output(ctx, out);
   if (out.size() == 0) return;
+  const int64_t N = out.shape(-1), M = x.size() / K;
+  if (M > 65535LL * kTile) return vulkan::run_on_cpu(p, inputs, out);
   Shape lead(x.shape().begin(), x.shape().end() - 1);
   Strides lead_strides(x.strides().begin(), x.strides().end() - 1);
-  uint32_t x_off = 0, w_off = 0, s_off = 0, b_off = 0, u_off = 0;
+  uint32_t x_off = 0, w_off = 0, s_off = 0, b_off = 0;
   auto bx = vulkan::bind(ctx, x, x_off);
   auto bw = vulkan::bind(ctx, inputs[1], w_off);
   auto bs = vulkan::bind(ctx, inputs[2], s_off);
   auto bb = vulkan::bind(ctx, inputs[3], b_off);
   auto bo = vulkan::bind_output(ctx, out);
+  auto params = vulkan::strided_params(lead, {lead_strides}, {x_off});
   const Array &scales = inputs[2], &biases = inputs[3];
-  const std::vector<int64_t> tail{N, K, x.strides().back(), int64_t{w_off}, int64_t{s_off}, int64_t{b_off},
-                                  scales.strides()[0], scales.strides()[1], biases.strides()[0], biases.strides()[1]};
+  for (int64_t v : {N, K, x.strides().back(), int64_t{w_off}, int64_t{s_off}, int64_t{b_off}, scales.strides()[0],
+                    scales.strides()[1], biases.strides()[0], biases.strides()[1]}) {
+    params.push_back(static_cast<uint32_t>(v));
+  }
   const std::string variant = *vulkan::dtype_suffix(x.dtype()) + "_" + *vulkan::dtype_suffix(st) + "_" +
                               *vulkan::dtype_suffix(out.dtype());
   const auto bits = static_cast<uint32_t>(p.bits()), group = static_cast<uint32_t>(p.group_size());
-  if (matvec) {
-    // Operands x and up (x again without a swiglu input): both strided over x's rows.
-    auto bu = up ? vulkan::bind(ctx, *up, u_off) : bx;
-    if (!up) u_off = x_off;
-    auto params = vulkan::strided_params(lead, {lead_strides, lead_strides}, {x_off, u_off});
-    for (int64_t v : tail) params.push_back(static_cast<uint32_t>(v));
+  const bool transposed = p.transpose();
+  if (transposed && M <= kMatvecRows) {
     const bool subgroups = vulkan::use_subgroups(ctx);
-    MatvecShape shape = matvec_shape(ctx, subgroups, N, K, x, lead, lead_strides, x_off, w_off, bits);
-    if (up && !x_rows_aligned(*up, lead, lead_strides, u_off)) shape.x_vec = 0;
+    const MatvecShape shape = matvec_shape(ctx, subgroups, N, K, x, lead, lead_strides, x_off, w_off, bits);
     const std::string shader = "quantized_matvec_" + variant + (subgroups ? "_sg" : "");
-    const auto& pipeline =
-        ctx.pipelines().get(shader, 7,
-                            {vulkan::kMatvecLocal, bits, group, shape.lanes, shape.rows, shape.wg_rows, shape.x_vec,
-                             shape.w_vec, up ? 1u : 0u});
+    const auto& pipeline = ctx.pipelines().get(
+        shader, 6, {vulkan::kMatvecLocal, bits, group, shape.lanes, shape.rows, shape.wg_rows, shape.x_vec, shape.w_vec});
     uint32_t groups = static_cast<uint32_t>((N + shape.wg_rows - 1) / shape.wg_rows);
     uint32_t gx = std::min<uint32_t>(groups, 65535), gy = (groups + gx - 1) / gx;
-    ctx.stream().dispatch(pipeline, params, {bx, bw, bs, bb, bo, bu}, gx, gy, static_cast<uint32_t>(M));
+    ctx.stream().dispatch(pipeline, params, {bx, bw, bs, bb, bo}, gx, gy, static_cast<uint32_t>(M));
     return;
   }
-  auto params = vulkan::strided_params(lead, {lead_strides}, {x_off});
-  for (int64_t v : tail) params.push_back(static_cast<uint32_t>(v));
   const uint32_t frag_n = vulkan::coopmat_shape_n(ctx.info());
   if (transposed && frag_n != 0 && x.dtype() == Dtype::float16 && M >= kCoopmatMinRows) {
     const bool x_vec = x_rows_aligned(x, lead, lead_strides, x_off);
