@@ -66,8 +66,7 @@ std::vector<Array> SliceUpdate::vjp(const std::vector<Array>& inputs, const Arra
       out.push_back(slice(g, start_, stop, step_));
     } else {
       // The rope's own vjp, its inputs numbered from 0.
-      const std::vector<Array> rope_inputs(inputs.begin() + 1, inputs.end());
-      out.push_back(rope_->vjp(rope_inputs, slice(g, start_, stop, step_), {k - 1}, Array())[0]);
+      out.push_back(rope_->vjp(rope_inputs(inputs), slice(g, start_, stop, step_), {k - 1}, Array())[0]);
     }
   }
   return out;

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <ostream>
+#include <vector>
 
 #include "libcore/ops/fast_primitives.h"
 #include "libcore/ops/primitive.h"
@@ -23,6 +24,10 @@ class SliceUpdate : public Primitive {
   const Shape& step() const { return step_; }
   // The rope applied to the update (null: the update is written as it is).
   const std::shared_ptr<Rope>& rope() const { return rope_; }
+  // With a rope: its inputs ({x, [freqs], [offset]}: all of a SliceUpdate's after dst).
+  static std::vector<Array> rope_inputs(const std::vector<Array>& inputs) {
+    return std::vector<Array>(inputs.begin() + 1, inputs.end());
+  }
 
  private:
   Shape start_, step_;

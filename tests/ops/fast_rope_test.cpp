@@ -260,7 +260,35 @@ TEST(Rope, SliceUpdateOfAPendingRopeWritesTheRotatedRows) {
       expect_arrays_close(fused, expected, 0, 0);
     }
   }
-  // A cast or a broadcast between the rope and the cache keeps the two steps.
+  // Against the double-precision loop (float32): the region holds k's rotated rows, the
+  // rest of the cache is untouched.
+  const std::vector<RopeCase> cases = {
+      {12, false, 10000.0, {}, 1.0, {5}},
+      {8, true, 10000.0, {}, 0.5, {7}},
+      {8, false, 0.0, freqs.to_vector<double>(), 1.0, {3}},
+      {12, false, 10000.0, {}, 1.0, {5, 9}},
+  };
+  for (const RopeCase& c : cases) {
+    SCOPED_TRACE("dims " + std::to_string(c.dims) + (c.traditional ? " traditional" : ""));
+    Array rotated_k = c.offsets.size() == 1 ? apply(k, c)
+                                             : fast::rope(k, c.dims, c.traditional, base_of(c),
+                                                          static_cast<float>(c.scale), offsets, freqs_of(c));
+    Array fused = slice_update(cache, rotated_k, start, stop);
+    ASSERT_NE(dynamic_cast<const SliceUpdate*>(fused.primitive().get())->rope(), nullptr);
+    std::vector<double> want = cache.to_vector<double>();
+    const std::vector<double> rows = rope_reference(k, c);  // [2, 4, 3, 12]
+    for (int64_t b = 0; b < 2; ++b) {
+      for (int64_t h = 0; h < 4; ++h) {
+        for (int64_t t = 0; t < 3; ++t) {
+          for (int64_t d = 0; d < 12; ++d) {
+            want[((b * 4 + h) * 16 + 5 + t) * 12 + d] = rows[((b * 4 + h) * 3 + t) * 12 + d];
+          }
+        }
+      }
+    }
+    expect_close(fused, want, 2e-5, 1e-5);
+  }
+  // A cast between the rope and the cache keeps the two steps.
   Array cast = slice_update(cache, fast::rope(astype(k, Dtype::float16), 12, false, 10000.0f, 1.0f, 5), start, stop);
   EXPECT_EQ(dynamic_cast<const SliceUpdate*>(cast.primitive().get())->rope(), nullptr);
   // Gradients: the cache's outside the region, the inverse rotation of the region's for k.

@@ -9,9 +9,9 @@ void SliceUpdate::eval_cpu(const std::vector<Array>& inputs, Array& out) {
   Array upd = inputs[1];
   if (rope_) {
     // The rotated rows first (the rope's kernel), then the copy below.
-    const std::vector<Array> rope_inputs(inputs.begin() + 1, inputs.end());
-    upd = Array(upd.shape(), upd.dtype(), rope_, rope_inputs);
-    rope_->eval_cpu(rope_inputs, upd);
+    const std::vector<Array> rope_in = rope_inputs(inputs);
+    upd = Array(upd.shape(), upd.dtype(), rope_, rope_in);
+    rope_->eval_cpu(rope_in, upd);
   }
   if (cpu::can_donate(dst, out)) {
     out.set_data(dst.buffer(), dst.offset(), row_major_strides(out.shape()));

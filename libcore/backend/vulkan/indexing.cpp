@@ -59,9 +59,7 @@ LAMINA_VULKAN_KERNEL(SliceUpdate) {
   const Array& dst = inputs[0];
   const Array& update = inputs[1];  // with a rope: its x
   const auto& rope = p.rope();
-  // The rope's inputs, numbered from 0.
-  const std::vector<Array> rope_inputs = rope ? std::vector<Array>(inputs.begin() + 1, inputs.end())
-                                              : std::vector<Array>();
+  const std::vector<Array> rope_inputs = rope ? SliceUpdate::rope_inputs(inputs) : std::vector<Array>();
   auto t = vulkan::dtype_suffix(out.dtype());
   if (!t || update.dtype() != out.dtype() || dst.dtype() != out.dtype() ||
       (rope && !vulkan::rope_supported(rope->params(), rope_inputs))) {
