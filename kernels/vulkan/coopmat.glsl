@@ -4,12 +4,9 @@
 // shared memory (both k-contiguous: 8 halves per uvec4, rows ROW_STRIDE uvec4 apart, the
 // padding spreads rows over banks). Its WARPS_M x WARPS_N subgroups (of 32: the host
 // checks) each own a WTM x WTN block of FM x FN fragments of 16 x FRAG_N.
-// Defines: TILE (128: 8 subgroups of 64 x 32; 64: 4 subgroups of 32 x 32) and FRAG_N (16
-// or 8: the N of the device's 16 x N x 16 float16 -> float32 shape).
-#extension GL_NV_cooperative_matrix : require
-#extension GL_KHR_memory_scope_semantics : require
-#extension GL_KHR_shader_subgroup_basic : require
-#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+// Defines: TILE (128: 8 subgroups of 64 x 32; 64: 4 subgroups of 32 x 32) and FRAG_N
+// (coopmat_types.glsl).
+#include "coopmat_types.glsl"
 
 #if TILE == 128
 const uint WARPS_M = 2u, WARPS_N = 4u, WTM = 64u, WTN = 32u;
@@ -23,20 +20,10 @@ const uint FM = WTM / 16u, FN = WTN / FRAG_N;
 const uint WG = WG_SIZE;
 const uint ROW_STRIDE = BK / 8u + 1u;  // uvec4 per tile row (4 of data, 1 of padding)
 
-#define FRAG_A fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
-#define FRAG_B fcoopmatNV<16, gl_ScopeSubgroup, 16, FRAG_N>
-#define FRAG_C fcoopmatNV<32, gl_ScopeSubgroup, 16, FRAG_N>
-
 shared uvec4 tile_a[BM * ROW_STRIDE];
 shared uvec4 tile_b[BN * ROW_STRIDE];  // also fits BK rows of BN / 8 + 1
 // One 16 x FRAG_N float32 fragment per subgroup, on its way to global memory.
 shared float stage[(WG_SIZE / 32) * 16 * FRAG_N];
-
-// 8 floats as 8 float16 values (round to nearest).
-uvec4 pack8(float v[8]) {
-  return uvec4(packHalf2x16(vec2(v[0], v[1])), packHalf2x16(vec2(v[2], v[3])),
-               packHalf2x16(vec2(v[4], v[5])), packHalf2x16(vec2(v[6], v[7])));
-}
 
 // uvec4 per row of a b tile held as BK rows of n (b_rows_of_k below).
 const uint ROW_STRIDE_N = BN / 8u + 1u;

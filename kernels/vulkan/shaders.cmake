@@ -202,6 +202,14 @@ foreach(t f32 f16 bf16)
 endforeach()
 
 # ---- tensor cores (GL_NV_cooperative_matrix; picked at run time when the device has it) ----
+# Prefill attention: float16, head dims up to 64 or 128, either mask dtype.
+foreach(head 64 128)
+  foreach(n 16 8)
+    foreach(m f32 bool)
+      lamina_vulkan_shader(sdpa_coopmat f16_${m}_h${head}_n${n} -DM_T=${m} -DHEAD=${head} -DFRAG_N=${n})
+    endforeach()
+  endforeach()
+endforeach()
 # Tile 128 (8 subgroups) or 64 (4), fragments 16x16x16 or 16x8x16 (the device's shape).
 # float16 inputs only: matmul a/b/out, quantized x (scales of any float dtype).
 foreach(tile 64 128)

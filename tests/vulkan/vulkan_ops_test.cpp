@@ -317,6 +317,59 @@ TEST(VulkanOps, AttentionSplitKeys) {
   }, 1e-6, 1e-5);
 }
 
+// The tensor-core prefill kernel (sdpa_coopmat.comp: float16, more than 4 query rows,
+// head dims up to 128), also with LAMINA_VULKAN_COOPMAT=0 (the per-row kernel): q laid
+// out as the models give it (transposed from [B, L, H, D]), several key blocks, causal
+// with a cached prefix (Lk > Lq, K/V the first rows of a larger cache), partial blocks of
+// rows and keys, GQA, masks, head dims padded in the tiles (40 / 24: element loads; 100 /
+// 128: the 128 variant), a fully masked row.
+TEST(VulkanOps, AttentionCooperativeMatrix) {
+  LAMINA_REQUIRE_VULKAN();
+  if (vulkan::coopmat_shape_n(vulkan::devices()[vk_device]) == 0) {
+    GTEST_SKIP() << "no VK_NV_cooperative_matrix float16 shape on this device";
+  }
+  auto h = [](const Array& x) { return astype(x, Dtype::float16); };
+  auto sdpa = [](const Array& q, const Array& k, const Array& v, const auto& mode) {
+    return fast::scaled_dot_product_attention(q, k, v, 0.125f, mode);
+  };
+  const double t = 4e-3;
+  for (const char* value : {"1", "0"}) {
+    SCOPED_TRACE(std::string("LAMINA_VULKAN_COOPMAT=") + value);
+    setenv("LAMINA_VULKAN_COOPMAT", value, 1);
+    Array q = h(transpose(random_array({1, 200, 8, 64}, 100, -2.0f, 2.0f), {0, 2, 1, 3}));
+    Array k_cache = h(random_array({1, 2, 512, 64}, 101, -2.0f, 2.0f));
+    Array v_cache = h(random_array({1, 2, 512, 64}, 102));
+    Array k = slice(k_cache, {0, 0, 0, 0}, {1, 2, 200, 64});
+    Array v = slice(v_cache, {0, 0, 0, 0}, {1, 2, 200, 64});
+    expect_gpu_matches_cpu(vk_device, [&] { return sdpa(q, k, v, "causal"); }, t, t);
+    expect_gpu_matches_cpu(vk_device, [&] { return sdpa(q, k, v, ""); }, t, t);
+    Array q70 = slice(q, {0, 0, 0, 0}, {1, 8, 70, 64});
+    Array k150 = slice(k_cache, {0, 0, 0, 0}, {1, 2, 150, 64});
+    Array v150 = slice(v_cache, {0, 0, 0, 0}, {1, 2, 150, 64});
+    expect_gpu_matches_cpu(vk_device, [&] { return sdpa(q70, k150, v150, "causal"); }, t, t);
+    Array q5 = slice(q, {0, 0, 0, 0}, {1, 8, 5, 64});
+    Array k7 = slice(k_cache, {0, 0, 0, 0}, {1, 2, 7, 64});
+    Array v7 = slice(v_cache, {0, 0, 0, 0}, {1, 2, 7, 64});
+    expect_gpu_matches_cpu(vk_device, [&] { return sdpa(q5, k7, v7, "causal"); }, t, t);
+    for (auto [dk, dv] : {std::pair<int64_t, int64_t>{40, 24}, {128, 128}, {100, 128}}) {
+      SCOPED_TRACE("D=" + std::to_string(dk) + " Dv=" + std::to_string(dv));
+      Array qd = h(random_array({2, 6, 45, dk}, 103));
+      Array kd = h(random_array({2, 3, 77, dk}, 104));
+      Array vd = h(random_array({2, 3, 77, dv}, 105));
+      Array bool_mask = greater(random_array({45, 77}, 106), Array(-0.5f));
+      Array float_mask = random_array({2, 1, 45, 77}, 107);
+      expect_gpu_matches_cpu(vk_device, [&] { return sdpa(qd, kd, vd, "causal"); }, t, t);
+      expect_gpu_matches_cpu(vk_device, [&] { return sdpa(qd, kd, vd, bool_mask); }, t, t);
+      expect_gpu_matches_cpu(vk_device, [&] { return sdpa(qd, kd, vd, float_mask); }, t, t);
+    }
+    Array row_masked = less(reshape(arange(0, 6 * 9, 1, Dtype::int32), {6, 9}), Array(int32_t{45}));
+    Array q6 = slice(q, {0, 0, 0, 0}, {1, 8, 6, 64});
+    Array k9 = slice(k_cache, {0, 0, 0, 0}, {1, 2, 9, 64});
+    expect_gpu_matches_cpu(vk_device, [&] { return sdpa(q6, k9, k9, row_masked); }, t, t);
+  }
+  unsetenv("LAMINA_VULKAN_COOPMAT");
+}
+
 TEST(VulkanOps, GatherConcatenateSliceUpdate) {
   LAMINA_REQUIRE_VULKAN();
   Array table = random_array({37, 10}, 21);

@@ -1,10 +1,13 @@
 // Vulkan evaluation of ScaledDotProductAttention: kernels/vulkan/sdpa_decode.comp (split
-// keys, for a few query rows) or kernels/vulkan/sdpa.comp (one workgroup per query row).
+// keys, for a few query rows), kernels/vulkan/sdpa_coopmat.comp (tensor cores, float16,
+// more query rows) or kernels/vulkan/sdpa.comp (one workgroup per query row).
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <mutex>
 #include <string>
 
+#include "libcore/backend/vulkan/instance.h"
 #include "libcore/backend/vulkan/kernel_registry.h"
 #include "libcore/backend/vulkan/kernel_util.h"
 #include "libcore/backend/vulkan/scratch.h"
@@ -111,6 +114,17 @@ LAMINA_VULKAN_KERNEL(ScaledDotProductAttention) {
     const auto& pipeline = ctx.pipelines().get("sdpa_decode_" + t + "_" + m, 8, {kSplitLocal, head_cap});
     ctx.stream().dispatch(pipeline, params, {bq, bk, bv, bm, bo, bp, bc}, static_cast<uint32_t>(splits),
                           static_cast<uint32_t>(rows));
+    return;
+  }
+  // Tensor cores (past the decode kernel's rows): blocks of 64 query rows (head dims up to
+  // 64) or 32 (up to 128).
+  const uint32_t frag_n = vulkan::coopmat_shape_n(ctx.info());
+  if (frag_n != 0 && q.dtype() == Dtype::float16 && Lq > kSplitMaxLq && std::max(D, Dv) <= 128 && B * Hq <= 65535) {
+    const int64_t head = std::max(D, Dv) <= 64 ? 64 : 128, block = head == 64 ? 64 : 32;
+    const auto& pipeline = ctx.pipelines().get(
+        "sdpa_coopmat_f16_" + m + "_h" + std::to_string(head) + "_n" + std::to_string(frag_n), 6, {});
+    ctx.stream().dispatch(pipeline, params, {bq, bk, bv, bm, bo}, static_cast<uint32_t>((Lq + block - 1) / block),
+                          static_cast<uint32_t>(B * Hq));
     return;
   }
   const auto& pipeline = ctx.pipelines().get("sdpa_" + t + "_" + m, 6, {});
