@@ -129,6 +129,10 @@ std::vector<Array> QuantizedMatmul::vjp(const std::vector<Array>& inputs, const 
                                         const std::vector<int>& argnums, const Array&) {
   std::vector<Array> grads;
   for (int k : argnums) {
+    if (k == 4 && addend_) {
+      grads.push_back(g);
+      continue;
+    }
     if (k != 0) {
       throw Error("quantized_matmul: no gradient with respect to the quantized weight, scales "
                   "or biases");
@@ -152,7 +156,8 @@ void AffineDequantize::print(std::ostream& os) const {
 void QuantizedMatmul::print(std::ostream& os) const {
   os << "QuantizedMatmul(group_size=" << group_size_ << ", bits=" << bits_
      << (transpose_ ? ", transpose" : "")
-     << (activations_ == QuantizedActivations::int8 ? ", int8 activations" : "") << ")";
+     << (activations_ == QuantizedActivations::int8 ? ", int8 activations" : "") << (addend_ ? ", +c" : "")
+     << ")";
 }
 
 }  // namespace lamina::core

@@ -44,12 +44,14 @@ class AffineDequantize : public Primitive {
 };
 
 // inputs {x [..., K], wq, scales, biases} -> [..., N] (see quantized_matmul). A backend
-// without an int8 path may treat `activations` as float32.
+// without an int8 path may treat `activations` as float32. With an addend (fold_addend in
+// libcore/ops/matmul_primitive.h) a fifth input c of the output's shape and dtype is added
+// to the float32 product before it is rounded to the output dtype.
 class QuantizedMatmul : public Primitive {
  public:
   QuantizedMatmul(int group_size, int bits, bool transpose,
-                  QuantizedActivations activations = QuantizedActivations::float32)
-      : group_size_(group_size), bits_(bits), transpose_(transpose), activations_(activations) {}
+                  QuantizedActivations activations = QuantizedActivations::float32, bool addend = false)
+      : group_size_(group_size), bits_(bits), transpose_(transpose), activations_(activations), addend_(addend) {}
   LAMINA_PRIMITIVE(QuantizedMatmul)
   LAMINA_VJP
   void print(std::ostream& os) const override;
@@ -57,11 +59,13 @@ class QuantizedMatmul : public Primitive {
   int bits() const { return bits_; }
   bool transpose() const { return transpose_; }
   QuantizedActivations activations() const { return activations_; }
+  bool addend() const { return addend_; }
 
  private:
   int group_size_, bits_;
   bool transpose_;
   QuantizedActivations activations_;
+  bool addend_;
 };
 
 }  // namespace lamina::core

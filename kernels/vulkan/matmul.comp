@@ -2,7 +2,8 @@
 // strides (a transposed weight is read in place). 64x64 output tiles, 16-deep k slices in
 // shared memory, 256 invocations each computing a 4x4 block. Batch dims are addressed by
 // strided.glsl over the batch shape (operands a, b, out); extra parameters at
-// STRIDED_END: M, N, K, a_stride_m, a_stride_k, b_stride_k, b_stride_n.
+// STRIDED_END: M, N, K, a_stride_m, a_stride_k, b_stride_k, b_stride_n, addend offset.
+// Specialisation constant 1: ADDEND (addend.glsl: c at binding 4, added in the store loop).
 // Variant define: T (f32, f16, bf16; a, b and out share it).
 #version 450
 #extension GL_GOOGLE_include_directive : require
@@ -14,6 +15,11 @@ layout(local_size_x = 256) in;
 layout(std430, binding = 1) readonly buffer A { STORAGE(T) a[]; };
 layout(std430, binding = 2) readonly buffer B { STORAGE(T) b[]; };
 layout(std430, binding = 3) writeonly buffer Out { STORAGE(T) dst[]; };
+#define ADDEND_T T
+#define ADDEND_BINDING 4
+#define ADDEND_ID 1
+#define ADDEND_PARAM (STRIDED_END + 7u)
+#include "addend.glsl"
 
 const uint BM = 64u, BN = 64u, BK = 16u;
 shared float tile_a[BK][BM + 1u];
@@ -58,7 +64,8 @@ void main() {
     if (gm >= M) continue;
     for (uint j = 0u; j < 4u; ++j) {
       uint gn = n0 + tn + j;
-      if (gn < N) STORE_F(T, dst, off[2] + gm * N + gn, acc[i][j]);
+      uint o = off[2] + gm * N + gn;
+      if (gn < N) STORE_F(T, dst, o, plus_addend(acc[i][j], o));
     }
   }
 }

@@ -8,7 +8,9 @@
 //   1 A_VEC: a has unit k stride and its rows start on 16 bytes (8 halves, one load);
 //   2 B_ROWS_OF_K: b's chunks run along n (its n stride is 1: a row-major weight), the
 //     tile holding BK rows of n; else along k (BN rows of k: a transposed weight);
-//   3 B_VEC: those chunks are 16-byte aligned loads.
+//   3 B_VEC: those chunks are 16-byte aligned loads;
+//   4 ADDEND (addend.glsl: c at binding 4, its offset the parameter after b_stride_n,
+//     added as each fragment is stored).
 // Without the VEC flags chunks are read element by element (any strides, neighbouring
 // invocations on neighbouring chunks where the unit stride allows).
 // Variant defines: TILE, FRAG_N (coopmat.glsl); a, b and out are float16.
@@ -25,6 +27,11 @@ layout(std430, binding = 1) readonly buffer A4 { uvec4 a4[]; };
 layout(std430, binding = 2) readonly buffer B { float16_t b[]; };
 layout(std430, binding = 2) readonly buffer B4 { uvec4 b4[]; };
 layout(std430, binding = 3) writeonly buffer Out { float16_t dst[]; };
+#define ADDEND_T f16
+#define ADDEND_BINDING 4
+#define ADDEND_ID 4
+#define ADDEND_PARAM (STRIDED_END + 7u)
+#include "addend.glsl"
 
 layout(constant_id = 1) const uint A_VEC = 0u;
 layout(constant_id = 2) const uint B_ROWS_OF_K = 0u;
@@ -126,7 +133,8 @@ void main() {
       uint n0 = gl_WorkGroupID.x * BN + warp_n * WTN + j * FRAG_N;
       for (uint t = lane; t < 16u * FRAG_N; t += 32u) {
         uint gm = m0 + t / FRAG_N, gn = n0 + t % FRAG_N;
-        if (gm < M && gn < N) dst[off[2] + gm * N + gn] = float16_t(stage[warp * 16u * FRAG_N + t]);
+        uint o = off[2] + gm * N + gn;
+        if (gm < M && gn < N) dst[o] = float16_t(plus_addend(stage[warp * 16u * FRAG_N + t], o));
       }
       stage_done();
     }

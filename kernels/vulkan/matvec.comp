@@ -5,8 +5,9 @@
 // read a once for the team's ROWS rows, and the team combines its lanes in float32. With
 // SUBGROUPS a team is a subgroup (any size, subgroupAdd), else LANES consecutive
 // invocations (a tree in shared memory). Parameters as matmul.comp (M is 1).
-// Specialisation constants 1-4: LANES, ROWS, WG_ROWS, VEC (a's and b's k strides are 1
-// and every row starts 16-byte aligned: k is read 16 bytes at a time).
+// Specialisation constants 1-5: LANES, ROWS, WG_ROWS, VEC (a's and b's k strides are 1
+// and every row starts 16-byte aligned: k is read 16 bytes at a time), ADDEND (addend.glsl:
+// c at binding 4, its offset the parameter after matmul.comp's).
 // Variant defines: T (f32, f16, bf16), SUBGROUPS.
 #version 450
 #extension GL_GOOGLE_include_directive : require
@@ -25,6 +26,11 @@ layout(std430, binding = 1) readonly buffer A4 { uvec4 a4[]; };
 layout(std430, binding = 2) readonly buffer B { STORAGE(T) b[]; };
 layout(std430, binding = 2) readonly buffer B4 { uvec4 b4[]; };
 layout(std430, binding = 3) writeonly buffer Out { STORAGE(T) dst[]; };
+#define ADDEND_T T
+#define ADDEND_BINDING 4
+#define ADDEND_ID 5
+#define ADDEND_PARAM (STRIDED_END + 7u)
+#include "addend.glsl"
 
 layout(constant_id = 1) const uint LANES = 32u;  // invocations per team without subgroups
 layout(constant_id = 2) const uint ROWS = 4u;    // outputs per team, at most MAX_ROWS
@@ -119,7 +125,8 @@ void main() {
     team_rows(n0, gl_SubgroupInvocationID, gl_SubgroupSize, off, acc);
     for (uint r = 0u; r < ROWS; ++r) {
       float total = subgroupAdd(acc[r]);
-      if (subgroupElect() && n0 + r < N) STORE_F(T, dst, off[2] + n0 + r, total);
+      uint i = off[2] + n0 + r;
+      if (subgroupElect() && n0 + r < N) STORE_F(T, dst, i, plus_addend(total, i));
     }
   }
 #else
@@ -136,7 +143,8 @@ void main() {
   }
   if (lane == 0u) {
     for (uint r = 0u; r < ROWS; ++r) {
-      if (n0 + r < N) STORE_F(T, dst, off[2] + n0 + r, partial[r][tid]);
+      uint i = off[2] + n0 + r;
+      if (n0 + r < N) STORE_F(T, dst, i, plus_addend(partial[r][tid], i));
     }
   }
 #endif

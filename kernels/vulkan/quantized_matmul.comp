@@ -5,7 +5,8 @@
 // scale * code + bias) goes to shared memory, and each of the 256 invocations accumulates
 // a 4x4 block in float32. Parameters as quantized_matvec.comp (the scales' row stride
 // runs along W's rows either way).
-// Specialisation constant 3: TRANSPOSED. Variant defines: X_T, S_T, OUT_T.
+// Specialisation constants 3: TRANSPOSED; 4: ADDEND (addend.glsl: c of dtype OUT_T at
+// binding 6, added in the store loop). Variant defines: X_T, S_T, OUT_T.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "dtype.glsl"
@@ -19,6 +20,11 @@ layout(std430, binding = 2) readonly buffer W { uint wq[]; };
 layout(std430, binding = 3) readonly buffer S { STORAGE(S_T) scales[]; };
 layout(std430, binding = 4) readonly buffer B { STORAGE(S_T) biases[]; };
 layout(std430, binding = 5) writeonly buffer Out { STORAGE(OUT_T) dst[]; };
+#define ADDEND_T OUT_T
+#define ADDEND_BINDING 6
+#define ADDEND_ID 4
+#define ADDEND_PARAM (STRIDED_END + 10u)
+#include "addend.glsl"
 
 layout(constant_id = 3) const uint TRANSPOSED = 1u;
 
@@ -94,7 +100,7 @@ void main() {
     if (gm >= M) continue;
     for (uint j = 0u; j < 4u; ++j) {
       uint gn = n0 + tn + j;
-      if (gn < N) STORE_F(OUT_T, dst, gm * N + gn, acc[i][j]);
+      if (gn < N) STORE_F(OUT_T, dst, gm * N + gn, plus_addend(acc[i][j], gm * N + gn));
     }
   }
 }

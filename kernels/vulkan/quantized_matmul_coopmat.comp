@@ -7,7 +7,8 @@
 // Parameters as quantized_matmul.comp (x's rows through strided.glsl over its leading
 // dims; out row-major [M, N]).
 // Specialisation constants 1, 2: BITS, GROUP_SIZE; 3, X_VEC: x has unit k stride and
-// every row starts on 16 bytes (8 halves are one load; x must then be float16).
+// every row starts on 16 bytes (8 halves are one load; x must then be float16); 4: ADDEND
+// (addend.glsl: c of dtype OUT_T at binding 6, added as each fragment is stored).
 // Variant defines: X_T, S_T, OUT_T, TILE, FRAG_N.
 #version 450
 #extension GL_GOOGLE_include_directive : require
@@ -24,6 +25,11 @@ layout(std430, binding = 2) readonly buffer W { uint wq[]; };
 layout(std430, binding = 3) readonly buffer S { STORAGE(S_T) scales[]; };
 layout(std430, binding = 4) readonly buffer B { STORAGE(S_T) biases[]; };
 layout(std430, binding = 5) writeonly buffer Out { STORAGE(OUT_T) dst[]; };
+#define ADDEND_T OUT_T
+#define ADDEND_BINDING 6
+#define ADDEND_ID 4
+#define ADDEND_PARAM (STRIDED_END + 10u)
+#include "addend.glsl"
 
 layout(constant_id = 3) const uint X_VEC = 0u;
 
@@ -123,7 +129,7 @@ void main() {
       uint fm = m0 + warp_m * WTM + i * 16u, fn = n0 + warp_n * WTN + j * FRAG_N;
       for (uint t = lane; t < 16u * FRAG_N; t += 32u) {
         uint gm = fm + t / FRAG_N, gn = fn + t % FRAG_N;
-        if (gm < M && gn < N) STORE_F(OUT_T, dst, gm * N + gn, stage[warp * 16u * FRAG_N + t]);
+        if (gm < M && gn < N) STORE_F(OUT_T, dst, gm * N + gn, plus_addend(stage[warp * 16u * FRAG_N + t], gm * N + gn));
       }
       stage_done();
     }

@@ -12,7 +12,9 @@
 // group strides. out is row-major [M, N].
 // Specialisation constants 3-7: LANES, ROWS, WG_ROWS, X_VEC (x's k stride is 1 and every
 // pack of x starts 16-byte aligned: 16-byte loads), W_VEC (every row of the weight starts
-// 16-byte aligned: packs of 2, 4 or 6 words are read 8 or 16 bytes at a time).
+// 16-byte aligned: packs of 2, 4 or 6 words are read 8 or 16 bytes at a time); 8: ADDEND
+// (addend.glsl: c of dtype OUT_T at binding 6, its offset the parameter after the biases'
+// group stride).
 // Variant defines: X_T, S_T (scales and biases), OUT_T, SUBGROUPS.
 #version 450
 #extension GL_GOOGLE_include_directive : require
@@ -35,6 +37,11 @@ layout(std430, binding = 2) readonly buffer W4 { uvec4 wq4[]; };
 layout(std430, binding = 3) readonly buffer S { STORAGE(S_T) scales[]; };
 layout(std430, binding = 4) readonly buffer B { STORAGE(S_T) biases[]; };
 layout(std430, binding = 5) writeonly buffer Out { STORAGE(OUT_T) dst[]; };
+#define ADDEND_T OUT_T
+#define ADDEND_BINDING 6
+#define ADDEND_ID 8
+#define ADDEND_PARAM (STRIDED_END + 10u)
+#include "addend.glsl"
 
 layout(constant_id = 3) const uint LANES = 32u;  // invocations per team without subgroups
 layout(constant_id = 4) const uint ROWS = 4u;    // outputs per team, at most MAX_ROWS
@@ -154,7 +161,8 @@ void main() {
     team_rows(n0, gl_SubgroupInvocationID, gl_SubgroupSize, row_off[0], acc);
     for (uint r = 0u; r < ROWS; ++r) {
       float total = subgroupAdd(acc[r]);
-      if (subgroupElect() && n0 + r < N) STORE_F(OUT_T, dst, m * N + n0 + r, total);
+      uint i = m * N + n0 + r;
+      if (subgroupElect() && n0 + r < N) STORE_F(OUT_T, dst, i, plus_addend(total, i));
     }
   }
 #else
@@ -171,7 +179,8 @@ void main() {
   }
   if (lane == 0u) {
     for (uint r = 0u; r < ROWS; ++r) {
-      if (n0 + r < N) STORE_F(OUT_T, dst, m * N + n0 + r, partial[r][tid]);
+      uint i = m * N + n0 + r;
+      if (n0 + r < N) STORE_F(OUT_T, dst, i, plus_addend(partial[r][tid], i));
     }
   }
 #endif

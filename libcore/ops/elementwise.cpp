@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "libcore/ops/elementwise_primitives.h"
+#include "libcore/ops/matmul_primitive.h"
 #include "libcore/ops/views.h"
 
 namespace lamina::core {
@@ -65,7 +66,12 @@ Array round(const Array& a) { return unary_node<Round>(a); }
 Array sign(const Array& a) { return unary_node<Sign>(a); }
 Array logical_not(const Array& a) { return unary_node<LogicalNot>(astype(a, Dtype::bool_)); }
 
-Array add(const Array& a, const Array& b) { return arithmetic<Add>(a, b); }
+Array add(const Array& a, const Array& b) {
+  // A residual add of a pending product: one node, out = product + c (see fold_addend).
+  if (auto fused = fold_addend(b, a)) return *fused;
+  if (auto fused = fold_addend(a, b)) return *fused;
+  return arithmetic<Add>(a, b);
+}
 Array subtract(const Array& a, const Array& b) { return arithmetic<Subtract>(a, b); }
 Array multiply(const Array& a, const Array& b) { return arithmetic<Multiply>(a, b); }
 Array swiglu(const Array& a, const Array& b) {

@@ -1,5 +1,5 @@
-// matmul op builder (1-D promotion, batch broadcasting, dtype promotion) and the vjp of
-// the Matmul primitive.
+// matmul op builder (1-D promotion, batch broadcasting, dtype promotion), the vjp of the
+// Matmul primitive, and fold_addend (a residual add folded into the product before it).
 #include "libcore/ops/matmul.h"
 
 #include <memory>
@@ -7,6 +7,7 @@
 #include "libcore/ops/matmul_primitive.h"
 #include "libcore/ops/reduce.h"
 #include "libcore/ops/views.h"
+#include "quant/quantized_primitives.h"
 
 namespace lamina::core {
 
@@ -67,12 +68,39 @@ Array matmul(const Array& a_in, const Array& b_in) {
   return out;
 }
 
+std::optional<Array> fold_addend(const Array& product, const Array& c) {
+  // As slice_update folds a pending rope: only a node not evaluated yet, and c as it is (no
+  // broadcast, no promotion), so that the fused node's value is the add's.
+  if (product.is_evaluated() || c.shape() != product.shape() || c.dtype() != product.dtype() ||
+      !is_floating(c.dtype())) {
+    return std::nullopt;
+  }
+  std::shared_ptr<Primitive> fused;
+  const Primitive* p = product.primitive().get();
+  if (const auto* m = dynamic_cast<const Matmul*>(p); m && !m->addend()) {
+    fused = std::make_shared<Matmul>(true);
+  } else if (const auto* q = dynamic_cast<const QuantizedMatmul*>(p); q && !q->addend()) {
+    fused = std::make_shared<QuantizedMatmul>(q->group_size(), q->bits(), q->transpose(), q->activations(), true);
+  } else {
+    return std::nullopt;
+  }
+  std::vector<Array> inputs = product.inputs();
+  inputs.push_back(c);
+  return Array(product.shape(), product.dtype(), std::move(fused), std::move(inputs));
+}
+
+void Matmul::print(std::ostream& os) const { os << (addend_ ? "Matmul(+c)" : "Matmul"); }
+
 std::vector<Array> Matmul::vjp(const std::vector<Array>& inputs, const Array& g,
                                const std::vector<int>& argnums, const Array&) {
   const Array& a = inputs[0];
   const Array& b = inputs[1];
   std::vector<Array> grads;
   for (int k : argnums) {
+    if (k == 2) {  // the addend
+      grads.push_back(g);
+      continue;
+    }
     if (k == 0) {
       // dA = g @ B^T, summed over the batch dims A was broadcast along.
       grads.push_back(sum_to_shape(matmul(g, swapaxes(b, -1, -2)), a.shape()));

@@ -81,6 +81,13 @@ inline std::vector<float> load_all(const Array& a) {
   return v;
 }
 
+// y[i] += element i of c in row-major order (c evaluated, y holding c.size() values): a
+// product's addend (Matmul, QuantizedMatmul) added to its float32 results.
+inline void add_all(const Array& c, float* y) {
+  const std::vector<float> cf = load_all(c);
+  for (size_t i = 0; i < cf.size(); ++i) y[i] += cf[i];
+}
+
 // Gives out a row-major buffer: the first of inputs[i] (i in `candidates`) that may be
 // donated (see can_donate), else a fresh one. The inputs are not copied, so that their
 // use counts stay as the scheduler left them.

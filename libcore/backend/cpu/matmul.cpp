@@ -24,6 +24,7 @@
 #include "kernels/cpu/packed_gemm.h"
 #include "kernels/cpu/half_matmul.h"
 #include "libcore/backend/cpu/cpu_util.h"
+#include "libcore/backend/cpu/fast_rows.h"
 #include "libcore/backend/cpu/float_gemm.h"
 #include "libcore/backend/cpu/thread_pool.h"
 #include "libcore/ops/matmul_primitive.h"
@@ -443,9 +444,10 @@ void cpu::float_gemm(const float* A, int64_t lda, const float* B, int64_t ldb, b
   float_matrix(A, a, B, b, C, ldc, parallel);
 }
 
-void Matmul::eval_cpu(const std::vector<Array>& inputs, Array& out) {
-  Array a = inputs[0];
-  Array b = inputs[1];
+namespace {
+
+// out = a @ b (the body of Matmul::eval_cpu).
+void matmul_product(Array a, Array b, Array& out) {
   out.allocate();
   if (out.size() == 0) return;
   const Dtype dtype = out.dtype();
@@ -540,6 +542,18 @@ void Matmul::eval_cpu(const std::vector<Array>& inputs, Array& out) {
       }
     });
   }
+}
+
+}  // namespace
+
+void Matmul::eval_cpu(const std::vector<Array>& inputs, Array& out) {
+  matmul_product(inputs[0], inputs[1], out);
+  if (!addend_ || out.size() == 0) return;
+  // The addend after the product (BLAS and the half kernels store the output's dtype):
+  // float32 sums of the stored product and c, rounded to the dtype.
+  std::vector<float> y = cpu::load_all(out);
+  cpu::add_all(inputs[2], y.data());
+  cpu::store_row(y.data(), out, 0, out.size());
 }
 
 }  // namespace lamina::core

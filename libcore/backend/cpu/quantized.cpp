@@ -248,6 +248,7 @@ void QuantizedMatmul::eval_cpu(const std::vector<Array>& inputs, Array& out) {
   } else {
     matmul_plain(w, xf.data(), M, y);
   }
+  if (addend_) cpu::add_all(inputs[4], y);  // in float32, rounded once below
   if (y != static_cast<void*>(out.raw_data())) {
     dispatch_dtype(out.dtype(), [&](auto t) {
       using T = decltype(t);

@@ -1,12 +1,14 @@
 // Vulkan evaluation of Matmul: the tiled kernel, the tensor-core kernel (float16 with
 // kCoopmatMinRows rows or more, on devices with VK_NV_cooperative_matrix), or the
 // matrix-vector kernel when the output has one row (the decode step). Batch dims broadcast
-// without copies.
+// without copies. With an addend (out = a @ b + c) every kernel adds c in its store loop
+// (kernels/vulkan/addend.glsl).
 #include <algorithm>
 #include <string>
 
 #include "libcore/backend/vulkan/kernel_registry.h"
 #include "libcore/backend/vulkan/kernel_util.h"
+#include "libcore/backend/vulkan/scratch.h"
 #include "libcore/backend/vulkan/strided.h"
 #include "libcore/ops/matmul_primitive.h"
 
@@ -114,28 +116,39 @@ LAMINA_VULKAN_KERNEL(Matmul) {
     params.push_back(static_cast<uint32_t>(v));
   }
   if (batches > 65535) return vulkan::run_on_cpu(p, inputs, out);
+  // The addend's offset is the parameter after the strides; without one, a is bound again
+  // in its place (never read).
+  const uint32_t addend = p.addend() ? 1 : 0;
+  Array c;
+  uint32_t c_off = 0;
+  vulkan::BufferBinding bc = ba;
+  if (addend && !vulkan::bind_addend(ctx, inputs[2], out, c, bc, c_off)) return vulkan::run_on_cpu(p, inputs, out);
+  params.push_back(c_off);
   if (M == 1) {
     const bool subgroups = vulkan::use_subgroups(ctx);
     const MatvecShape shape = matvec_shape(ctx, subgroups, a, b, batch, a_off, b_off);
-    const auto& pipeline = ctx.pipelines().get("matvec_" + *t + (subgroups ? "_sg" : ""), 4,
-                                               {vulkan::kMatvecLocal, shape.lanes, shape.rows, shape.wg_rows, shape.vec});
+    const auto& pipeline =
+        ctx.pipelines().get("matvec_" + *t + (subgroups ? "_sg" : ""), 5,
+                            {vulkan::kMatvecLocal, shape.lanes, shape.rows, shape.wg_rows, shape.vec, addend});
     uint32_t groups = static_cast<uint32_t>((N + shape.wg_rows - 1) / shape.wg_rows);
     uint32_t gx = std::min<uint32_t>(groups, 65535), gy = (groups + gx - 1) / gx;
-    ctx.stream().dispatch(pipeline, params, {ba, bb, bo}, gx, gy, static_cast<uint32_t>(batches));
+    ctx.stream().dispatch(pipeline, params, {ba, bb, bo, bc}, gx, gy, static_cast<uint32_t>(batches));
     return;
   }
   const uint32_t frag_n = vulkan::coopmat_shape_n(ctx.info());
   if (frag_n != 0 && out.dtype() == Dtype::float16 && M >= kCoopmatMinRows) {
     const CoopmatShape shape = coopmat_shape(frag_n, a, b, batch, a_off, b_off);
-    const auto& pipeline = ctx.pipelines().get(shape.variant, 4, {shape.tile * 2, shape.a_vec, shape.b_rows_of_k, shape.b_vec});
+    const auto& pipeline =
+        ctx.pipelines().get(shape.variant, 5, {shape.tile * 2, shape.a_vec, shape.b_rows_of_k, shape.b_vec, addend});
     uint32_t gx = static_cast<uint32_t>((N + shape.tile - 1) / shape.tile);
     uint32_t gy = static_cast<uint32_t>((M + shape.tile - 1) / shape.tile);
-    ctx.stream().dispatch(pipeline, params, {ba, bb, bo}, gx, gy, static_cast<uint32_t>(batches));
+    ctx.stream().dispatch(pipeline, params, {ba, bb, bo, bc}, gx, gy, static_cast<uint32_t>(batches));
     return;
   }
-  const auto& pipeline = ctx.pipelines().get("matmul_" + *t, 4, {});
+  // (constant 0, the workgroup size, is fixed in matmul.comp; 1 is ADDEND.)
+  const auto& pipeline = ctx.pipelines().get("matmul_" + *t, 5, {256, addend});
   uint32_t gx = static_cast<uint32_t>((N + 63) / 64), gy = static_cast<uint32_t>((M + 63) / 64);
-  ctx.stream().dispatch(pipeline, params, {ba, bb, bo}, gx, gy, static_cast<uint32_t>(batches));
+  ctx.stream().dispatch(pipeline, params, {ba, bb, bo, bc}, gx, gy, static_cast<uint32_t>(batches));
 }
 
 }  // namespace lamina::core

@@ -2,7 +2,7 @@
 // QuantizedMatmul (with the transposed weight, every quantized Linear: matvec kernel for up
 // to kMatvecRows input rows, tiled kernel above, the tensor-core kernel from
 // kCoopmatMinRows float16 rows on devices with VK_NV_cooperative_matrix; untransposed, the
-// vjp's product: tiled)
+// vjp's product: tiled; each adding an addend in its store loop when the product has one)
 // and AffineDequantize (the quantized embedding's gathered rows). The CPU kernels'
 // int8-activation mode does not apply: the GPU multiplies float activations. Bits and
 // group size are specialisation constants.
@@ -12,6 +12,7 @@
 
 #include "libcore/backend/vulkan/kernel_registry.h"
 #include "libcore/backend/vulkan/kernel_util.h"
+#include "libcore/backend/vulkan/scratch.h"
 #include "libcore/backend/vulkan/strided.h"
 #include "quant/quantized_primitives.h"
 
@@ -90,8 +91,15 @@ LAMINA_VULKAN_KERNEL(QuantizedMatmul) {
   auto bo = vulkan::bind_output(ctx, out);
   auto params = vulkan::strided_params(lead, {lead_strides}, {x_off});
   const Array &scales = inputs[2], &biases = inputs[3];
+  // The addend (out = x @ W^T + c, kernels/vulkan/addend.glsl): its offset is the last
+  // parameter; without one, x is bound again in its place (never read).
+  const uint32_t addend = p.addend() ? 1 : 0;
+  Array c;
+  uint32_t c_off = 0;
+  vulkan::BufferBinding bc = bx;
+  if (addend && !vulkan::bind_addend(ctx, inputs[4], out, c, bc, c_off)) return vulkan::run_on_cpu(p, inputs, out);
   for (int64_t v : {N, K, x.strides().back(), int64_t{w_off}, int64_t{s_off}, int64_t{b_off}, scales.strides()[0],
-                    scales.strides()[1], biases.strides()[0], biases.strides()[1]}) {
+                    scales.strides()[1], biases.strides()[0], biases.strides()[1], int64_t{c_off}}) {
     params.push_back(static_cast<uint32_t>(v));
   }
   const std::string variant = *vulkan::dtype_suffix(x.dtype()) + "_" + *vulkan::dtype_suffix(st) + "_" +
@@ -103,10 +111,11 @@ LAMINA_VULKAN_KERNEL(QuantizedMatmul) {
     const MatvecShape shape = matvec_shape(ctx, subgroups, N, K, x, lead, lead_strides, x_off, w_off, bits);
     const std::string shader = "quantized_matvec_" + variant + (subgroups ? "_sg" : "");
     const auto& pipeline = ctx.pipelines().get(
-        shader, 6, {vulkan::kMatvecLocal, bits, group, shape.lanes, shape.rows, shape.wg_rows, shape.x_vec, shape.w_vec});
+        shader, 7,
+        {vulkan::kMatvecLocal, bits, group, shape.lanes, shape.rows, shape.wg_rows, shape.x_vec, shape.w_vec, addend});
     uint32_t groups = static_cast<uint32_t>((N + shape.wg_rows - 1) / shape.wg_rows);
     uint32_t gx = std::min<uint32_t>(groups, 65535), gy = (groups + gx - 1) / gx;
-    ctx.stream().dispatch(pipeline, params, {bx, bw, bs, bb, bo}, gx, gy, static_cast<uint32_t>(M));
+    ctx.stream().dispatch(pipeline, params, {bx, bw, bs, bb, bo, bc}, gx, gy, static_cast<uint32_t>(M));
     return;
   }
   const uint32_t frag_n = vulkan::coopmat_shape_n(ctx.info());
@@ -115,15 +124,15 @@ LAMINA_VULKAN_KERNEL(QuantizedMatmul) {
     const uint32_t tile = vulkan::coopmat_tile(M, N);
     const std::string shader = "quantized_matmul_coopmat_" + variant + "_t" + std::to_string(tile) + "_n" +
                                std::to_string(frag_n);
-    const auto& pipeline = ctx.pipelines().get(shader, 6, {tile * 2, bits, group, x_vec ? 1u : 0u});
+    const auto& pipeline = ctx.pipelines().get(shader, 7, {tile * 2, bits, group, x_vec ? 1u : 0u, addend});
     uint32_t gx = static_cast<uint32_t>((N + tile - 1) / tile), gy = static_cast<uint32_t>((M + tile - 1) / tile);
-    ctx.stream().dispatch(pipeline, params, {bx, bw, bs, bb, bo}, gx, gy, 1);
+    ctx.stream().dispatch(pipeline, params, {bx, bw, bs, bb, bo, bc}, gx, gy, 1);
     return;
   }
   const auto& pipeline =
-      ctx.pipelines().get("quantized_matmul_" + variant, 6, {256, bits, group, transposed ? 1u : 0u});
+      ctx.pipelines().get("quantized_matmul_" + variant, 7, {256, bits, group, transposed ? 1u : 0u, addend});
   uint32_t gx = static_cast<uint32_t>((N + kTile - 1) / kTile), gy = static_cast<uint32_t>((M + kTile - 1) / kTile);
-  ctx.stream().dispatch(pipeline, params, {bx, bw, bs, bb, bo}, gx, gy, 1);
+  ctx.stream().dispatch(pipeline, params, {bx, bw, bs, bb, bo, bc}, gx, gy, 1);
 }
 
 LAMINA_VULKAN_KERNEL(AffineDequantize) {
