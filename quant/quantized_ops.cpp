@@ -1,4 +1,5 @@
-// Op builders of affine quantization (argument checks, output shapes) and the vjp of
+// Op builders of affine quantization (argument checks, output shapes; a pending rms_norm
+// of quantized_matmul's x folded into the product, see fold_norm) and the vjp of
 // QuantizedMatmul.
 #include "quant/quantized_ops.h"
 
@@ -6,6 +7,7 @@
 #include <memory>
 
 #include "kernels/cpu/quantized_int8.h"
+#include "libcore/ops/matmul_primitive.h"
 #include "libcore/ops/views.h"
 #include "quant/quantized_primitives.h"
 
@@ -120,26 +122,35 @@ Array quantized_matmul(const Array& x, const Array& wq, const Array& scales, con
                 std::to_string(K) + " inputs (packed " + shape_string(wq.shape()) + ", " +
                 std::to_string(bits) + " bits" + (transpose ? ", transposed" : "") + ")");
   }
-  return Array(with_last(x.shape(), N), promote_types(x.dtype(), scales.dtype()),
-               std::make_shared<QuantizedMatmul>(group_size, bits, transpose, activations),
+  const Shape shape = with_last(x.shape(), N);
+  const Dtype dtype = promote_types(x.dtype(), scales.dtype());
+  if (const std::optional<FoldedNorm> norm = fold_norm(x, K)) {
+    return Array(shape, dtype,
+                 std::make_shared<QuantizedMatmul>(group_size, bits, transpose, activations, false, norm->eps),
+                 {norm->x, wq, scales, biases, norm->weight});
+  }
+  return Array(shape, dtype, std::make_shared<QuantizedMatmul>(group_size, bits, transpose, activations),
                {x, wq, scales, biases});
 }
 
 std::vector<Array> QuantizedMatmul::vjp(const std::vector<Array>& inputs, const Array& g,
                                         const std::vector<int>& argnums, const Array&) {
   std::vector<Array> grads;
+  std::optional<Array> dx;  // the cotangent of x (of rms_norm(x, w) with a folded norm)
   for (int k : argnums) {
-    if (k == 4 && addend_) {
+    if (addend_ && k == static_cast<int>(inputs.size()) - 1) {
       grads.push_back(g);
       continue;
     }
-    if (k != 0) {
+    if (k != 0 && !(norm_eps_ && k == 4)) {
       throw Error("quantized_matmul: no gradient with respect to the quantized weight, scales "
                   "or biases");
     }
-    Array dx = quantized_matmul(g, inputs[1], inputs[2], inputs[3], !transpose_, group_size_,
-                                bits_);
-    grads.push_back(astype(dx, inputs[0].dtype()));
+    if (!dx) {
+      dx = astype(quantized_matmul(g, inputs[1], inputs[2], inputs[3], !transpose_, group_size_, bits_),
+                  inputs[0].dtype());
+    }
+    grads.push_back(norm_eps_ ? folded_norm_grad(inputs[0], inputs[4], *norm_eps_, *dx, k == 0 ? 0 : 1) : *dx);
   }
   return grads;
 }
@@ -156,8 +167,8 @@ void AffineDequantize::print(std::ostream& os) const {
 void QuantizedMatmul::print(std::ostream& os) const {
   os << "QuantizedMatmul(group_size=" << group_size_ << ", bits=" << bits_
      << (transpose_ ? ", transpose" : "")
-     << (activations_ == QuantizedActivations::int8 ? ", int8 activations" : "") << (addend_ ? ", +c" : "")
-     << ")";
+     << (activations_ == QuantizedActivations::int8 ? ", int8 activations" : "")
+     << (norm_eps_ ? ", rms_norm" : "") << (addend_ ? ", +c" : "") << ")";
 }
 
 }  // namespace lamina::core

@@ -1,6 +1,8 @@
 // Primitives behind quant/quantized_ops.h.
 #pragma once
 
+#include <optional>
+
 #include "libcore/ops/primitive.h"
 #include "quant/quantized_ops.h"
 
@@ -43,15 +45,23 @@ class AffineDequantize : public Primitive {
   int group_size_, bits_;
 };
 
-// inputs {x [..., K], wq, scales, biases} -> [..., N] (see quantized_matmul). A backend
-// without an int8 path may treat `activations` as float32. With an addend (fold_addend in
-// libcore/ops/matmul_primitive.h) a fifth input c of the output's shape and dtype is added
-// to the float32 product before it is rounded to the output dtype.
+// inputs {x [..., K], wq, scales, biases, [w], [c]} -> [..., N] (see quantized_matmul). A
+// backend without an int8 path may treat `activations` as float32. With a folded norm
+// (norm_eps set, fold_norm in libcore/ops/matmul_primitive.h) x is the un-normalised input
+// and w the norm's weight [K] of x's dtype: the product is of rms_norm(x, w), as Matmul
+// documents. With an addend (fold_addend) the last input c, of the output's shape and
+// dtype, is added to the float32 product before it is rounded to the output dtype.
 class QuantizedMatmul : public Primitive {
  public:
   QuantizedMatmul(int group_size, int bits, bool transpose,
-                  QuantizedActivations activations = QuantizedActivations::float32, bool addend = false)
-      : group_size_(group_size), bits_(bits), transpose_(transpose), activations_(activations), addend_(addend) {}
+                  QuantizedActivations activations = QuantizedActivations::float32, bool addend = false,
+                  std::optional<float> norm_eps = std::nullopt)
+      : group_size_(group_size),
+        bits_(bits),
+        transpose_(transpose),
+        activations_(activations),
+        addend_(addend),
+        norm_eps_(norm_eps) {}
   LAMINA_PRIMITIVE(QuantizedMatmul)
   LAMINA_VJP
   void print(std::ostream& os) const override;
@@ -60,12 +70,15 @@ class QuantizedMatmul : public Primitive {
   bool transpose() const { return transpose_; }
   QuantizedActivations activations() const { return activations_; }
   bool addend() const { return addend_; }
+  // The eps of the folded rms_norm, if the product has one.
+  const std::optional<float>& norm_eps() const { return norm_eps_; }
 
  private:
   int group_size_, bits_;
   bool transpose_;
   QuantizedActivations activations_;
   bool addend_;
+  std::optional<float> norm_eps_;
 };
 
 }  // namespace lamina::core

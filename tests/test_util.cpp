@@ -199,6 +199,20 @@ core::Array random_array(const core::Shape& shape, uint32_t seed, float lo, floa
   return core::Array(v, shape);
 }
 
+std::vector<double> dequantize_4bit(const core::QuantizedArrays& q, int64_t N, int64_t K, int group) {
+  auto words = q.weight.to_vector<uint32_t>();
+  auto scales = q.scales.to_vector<double>(), biases = q.biases.to_vector<double>();
+  std::vector<double> w(static_cast<size_t>(N * K));
+  for (int64_t n = 0; n < N; ++n) {
+    for (int64_t k = 0; k < K; ++k) {
+      const uint32_t code = (words[n * K / 8 + k / 8] >> (4 * (k % 8))) & 15u;
+      const int64_t g = n * (K / group) + k / group;
+      w[n * K + k] = scales[g] * code + biases[g];
+    }
+  }
+  return w;
+}
+
 std::vector<double> json_line_values(const std::string& out, const std::string& key) {
   std::vector<double> values;
   std::istringstream lines(out);

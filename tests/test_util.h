@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "libcore/array/array.h"
+#include "quant/quantized_ops.h"
 
 namespace lamina::test {
 
@@ -87,5 +88,9 @@ void expect_arrays_close(const core::Array& a, const core::Array& b, double atol
                          double rtol = 1e-5);
 // A reproducible random float32 array uniform in [lo, hi) (std::mt19937, not lamina's RNG).
 core::Array random_array(const core::Shape& shape, uint32_t seed, float lo = -1.0f, float hi = 1.0f);
+// W [N, K] as doubles from its 4-bit packing (docs/formats.md: element j of a row at bits
+// [4j, 4j + 4) of its little-endian word stream) and the per-group scales and biases: an
+// independent dequantization for the quantized products' reference loops.
+std::vector<double> dequantize_4bit(const core::QuantizedArrays& q, int64_t N, int64_t K, int group);
 
 }  // namespace lamina::test

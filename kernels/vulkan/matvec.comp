@@ -5,9 +5,12 @@
 // read a once for the team's ROWS rows, and the team combines its lanes in float32. With
 // SUBGROUPS a team is a subgroup (any size, subgroupAdd), else LANES consecutive
 // invocations (a tree in shared memory). Parameters as matmul.comp (M is 1).
-// Specialisation constants 1-5: LANES, ROWS, WG_ROWS, VEC (a's and b's k strides are 1
-// and every row starts 16-byte aligned: k is read 16 bytes at a time), ADDEND (addend.glsl:
-// c at binding 4, its offset the parameter after matmul.comp's).
+// Specialisation constants 1-6: LANES, ROWS, WG_ROWS, VEC (a's and b's k strides are 1
+// and every row starts 16-byte aligned, the norm weight's too: k is read 16 bytes at a
+// time), ADDEND (addend.glsl: c at binding 4, its offset the parameter after matmul.comp's),
+// NORM (norm.glsl: a is normalised as it is loaded, the weight at binding 5, eps and its
+// offset the two parameters after c's offset; the shared-memory tree takes the sum of
+// squares in one more slot).
 // Variant defines: T (f32, f16, bf16), SUBGROUPS.
 #version 450
 #extension GL_GOOGLE_include_directive : require
@@ -31,6 +34,11 @@ layout(std430, binding = 3) writeonly buffer Out { STORAGE(T) dst[]; };
 #define ADDEND_ID 5
 #define ADDEND_PARAM (STRIDED_END + 7u)
 #include "addend.glsl"
+#define NORM_T T
+#define NORM_BINDING 5
+#define NORM_ID 6
+#define NORM_PARAM (STRIDED_END + 8u)
+#include "norm.glsl"
 
 layout(constant_id = 1) const uint LANES = 32u;  // invocations per team without subgroups
 layout(constant_id = 2) const uint ROWS = 4u;    // outputs per team, at most MAX_ROWS
@@ -39,7 +47,7 @@ layout(constant_id = 4) const uint VEC = 0u;
 
 const uint MAX_ROWS = 4u;
 #if !SUBGROUPS
-shared float partial[MAX_ROWS][256];  // WG_SIZE <= 256
+shared float partial[MAX_ROWS + 1u][256];  // WG_SIZE <= 256; slot ROWS: the sum of squares
 #endif
 
 // Elements per 16 bytes, unpacked to floats (the first PER_VEC of v).
@@ -72,12 +80,13 @@ void unpack_bf16(uvec4 u, out float v[8]) {
 const uint UNROLL = 4u;
 
 // This lane's share of outputs n0 .. n0 + ROWS - 1 (rows past N read row N - 1 and are
-// dropped by the caller).
-void team_rows(uint n0, uint lane, uint lanes, uint off[NUM_OPERANDS], out float acc[MAX_ROWS]) {
+// dropped by the caller), and of a's sum of squares with NORM (the team's lanes cover k once).
+void team_rows(uint n0, uint lane, uint lanes, uint off[NUM_OPERANDS], out float acc[MAX_ROWS], out float sum_sq) {
   uint e = STRIDED_END;
   uint N = P[e + 1u], K = P[e + 2u];
   uint a_sk = P[e + 4u], b_sk = P[e + 5u], b_sn = P[e + 6u];
   for (uint r = 0u; r < MAX_ROWS; ++r) acc[r] = 0.0;
+  sum_sq = 0.0;
   uint row[MAX_ROWS];
   for (uint r = 0u; r < MAX_ROWS; ++r) row[r] = off[1] + min(n0 + r, N - 1u) * b_sn;
   uint k_vec = 0u;
@@ -95,6 +104,10 @@ void team_rows(uint n0, uint lane, uint lanes, uint off[NUM_OPERANDS], out float
         if (c0 + u * lanes >= chunks) break;
         float x[8], w[8];
         CAT(unpack_, T)(av[u], x);
+        if (NORM != 0u) {
+          CAT(unpack_, T)(norm_w4[norm_first() / PER_VEC + c0 + u * lanes], w);
+          for (uint j = 0u; j < PER_VEC; ++j) x[j] = norm_step(x[j], w[j], sum_sq);
+        }
         for (uint r = 0u; r < ROWS; ++r) {
           CAT(unpack_, T)(bv[u][r], w);
           float dot = 0.0;
@@ -107,44 +120,48 @@ void team_rows(uint n0, uint lane, uint lanes, uint off[NUM_OPERANDS], out float
   // Element by element: everything without VEC, else the last K % PER_VEC.
   for (uint k = k_vec + lane; k < K; k += lanes) {
     float av = LOAD_F(T, a, off[0] + k * a_sk);
+    if (NORM != 0u) av = norm_step(av, LOAD_F(T, norm_w, norm_first() + k), sum_sq);
     for (uint r = 0u; r < ROWS; ++r) acc[r] += av * LOAD_F(T, b, row[r] + k * b_sk);
   }
 }
 
 void main() {
-  uint N = P[STRIDED_END + 1u];
+  uint N = P[STRIDED_END + 1u], K = P[STRIDED_END + 2u];
   uint wg_first = (gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x) * WG_ROWS;
   uint off[NUM_OPERANDS];
   strided_offsets(gl_WorkGroupID.z, off);
-  float acc[MAX_ROWS];
+  float acc[MAX_ROWS], sum_sq;
 #if SUBGROUPS
   // Subgroups take ROWS outputs at a time until the workgroup's WG_ROWS are done.
   for (uint first = gl_SubgroupID * ROWS; first < WG_ROWS; first += gl_NumSubgroups * ROWS) {
     uint n0 = wg_first + first;
     if (n0 >= N) break;
-    team_rows(n0, gl_SubgroupInvocationID, gl_SubgroupSize, off, acc);
+    team_rows(n0, gl_SubgroupInvocationID, gl_SubgroupSize, off, acc, sum_sq);
+    float scale = norm_scale(NORM != 0u ? subgroupAdd(sum_sq) : 0.0, K);
     for (uint r = 0u; r < ROWS; ++r) {
       float total = subgroupAdd(acc[r]);
       uint i = off[2] + n0 + r;
-      if (subgroupElect() && n0 + r < N) STORE_F(T, dst, i, plus_addend(total, i));
+      if (subgroupElect() && n0 + r < N) STORE_F(T, dst, i, plus_addend(total * scale, i));
     }
   }
 #else
   uint tid = gl_LocalInvocationID.x, lane = tid % LANES;
   uint n0 = wg_first + tid / LANES * ROWS;  // WG_ROWS = WG_SIZE / LANES * ROWS
-  if (n0 < N) team_rows(n0, lane, LANES, off, acc);
+  if (n0 < N) team_rows(n0, lane, LANES, off, acc, sum_sq);
   for (uint r = 0u; r < ROWS; ++r) partial[r][tid] = n0 < N ? acc[r] : 0.0;
+  if (NORM != 0u) partial[ROWS][tid] = n0 < N ? sum_sq : 0.0;
   barrier();
   for (uint s = LANES / 2u; s > 0u; s >>= 1) {
     if (lane < s) {
-      for (uint r = 0u; r < ROWS; ++r) partial[r][tid] += partial[r][tid + s];
+      for (uint r = 0u; r < ROWS + NORM; ++r) partial[r][tid] += partial[r][tid + s];
     }
     barrier();
   }
   if (lane == 0u) {
+    float scale = norm_scale(partial[ROWS][tid], K);
     for (uint r = 0u; r < ROWS; ++r) {
       uint i = off[2] + n0 + r;
-      if (n0 + r < N) STORE_F(T, dst, i, plus_addend(partial[r][tid], i));
+      if (n0 + r < N) STORE_F(T, dst, i, plus_addend(partial[r][tid] * scale, i));
     }
   }
 #endif

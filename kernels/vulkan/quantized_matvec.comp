@@ -14,7 +14,9 @@
 // pack of x starts 16-byte aligned: 16-byte loads), W_VEC (every row of the weight starts
 // 16-byte aligned: packs of 2, 4 or 6 words are read 8 or 16 bytes at a time); 8: ADDEND
 // (addend.glsl: c of dtype OUT_T at binding 6, its offset the parameter after the biases'
-// group stride).
+// group stride); 9: NORM (norm.glsl: x is normalised as it is loaded, the weight of dtype
+// X_T at binding 7 and read as x is, eps and its offset the two parameters after c's
+// offset; the shared-memory tree takes the sum of squares in one more slot).
 // Variant defines: X_T, S_T (scales and biases), OUT_T, SUBGROUPS.
 #version 450
 #extension GL_GOOGLE_include_directive : require
@@ -42,6 +44,11 @@ layout(std430, binding = 5) writeonly buffer Out { STORAGE(OUT_T) dst[]; };
 #define ADDEND_ID 8
 #define ADDEND_PARAM (STRIDED_END + 10u)
 #include "addend.glsl"
+#define NORM_T X_T
+#define NORM_BINDING 7
+#define NORM_ID 9
+#define NORM_PARAM (STRIDED_END + 11u)
+#include "norm.glsl"
 
 layout(constant_id = 3) const uint LANES = 32u;  // invocations per team without subgroups
 layout(constant_id = 4) const uint ROWS = 4u;    // outputs per team, at most MAX_ROWS
@@ -51,7 +58,7 @@ layout(constant_id = 7) const uint W_VEC = 0u;
 
 const uint MAX_ROWS = 4u;
 #if !SUBGROUPS
-shared float partial[MAX_ROWS][256];  // WG_SIZE <= 256
+shared float partial[MAX_ROWS + 1u][256];  // WG_SIZE <= 256; slot ROWS: the sum of squares
 #endif
 
 // x elements per 16 bytes, and 16 bytes of x unpacked to floats at xv[at ..].
@@ -86,6 +93,19 @@ void load_x(uint first, uint xs, out float xv[32]) {
   }
 }
 
+// xv (the pack of x from element k of the row) times the norm's weights, its squares
+// added to sum_sq.
+void normalise_pack(uint k, inout float xv[32], inout float sum_sq) {
+  float wv[32];
+  uint first = norm_first() + k;
+  if (X_VEC != 0u) {
+    for (uint i = 0u; i < 32u / X_PER_VEC; ++i) CAT(unpack_, X_T)(norm_w4[first / X_PER_VEC + i], wv, i * X_PER_VEC);
+  } else {
+    for (uint j = 0u; j < 32u; ++j) wv[j] = LOAD_F(X_T, norm_w, first + j);
+  }
+  for (uint j = 0u; j < 32u; ++j) xv[j] = norm_step(xv[j], wv[j], sum_sq);
+}
+
 // The BITS words of the pack starting at word `first`.
 void load_pack(uint first, out uint words[8]) {
   if (W_VEC != 0u && BITS % 4u == 0u) {
@@ -110,15 +130,17 @@ float code_float(uint code) { return uintBitsToFloat(code | 0x4b000000u) - 83886
 
 // This lane's share of outputs n0 .. n0 + ROWS - 1 (rows past N read row N - 1 and are
 // dropped by the caller): packs lane, lane + lanes, ... of k, UNROLL of them loaded before
-// any is used (more memory in flight).
+// any is used (more memory in flight); with NORM also the lane's share of x's sum of
+// squares (the team's lanes cover every pack once).
 const uint UNROLL = 2u;
-void team_rows(uint n0, uint lane, uint lanes, uint x_first, out float acc[MAX_ROWS]) {
+void team_rows(uint n0, uint lane, uint lanes, uint x_first, out float acc[MAX_ROWS], out float sum_sq) {
   uint e = STRIDED_END;
   uint N = P[e], K = P[e + 1u], xs = P[e + 2u];
   uint w_off = P[e + 3u], s_off = P[e + 4u], b_off = P[e + 5u];
   uint s_row = P[e + 6u], s_group = P[e + 7u], b_row = P[e + 8u], b_group = P[e + 9u];
   uint packs = K / 32u, row_words = packs * BITS;
   for (uint r = 0u; r < MAX_ROWS; ++r) acc[r] = 0.0;
+  sum_sq = 0.0;
   for (uint p0 = lane; p0 < packs; p0 += lanes * UNROLL) {
     float xv[UNROLL][32];
     uint words[UNROLL][MAX_ROWS][8];
@@ -135,6 +157,7 @@ void team_rows(uint n0, uint lane, uint lanes, uint x_first, out float acc[MAX_R
     }
     for (uint u = 0u; u < UNROLL; ++u) {
       if (p0 + u * lanes >= packs) break;
+      if (NORM != 0u) normalise_pack((p0 + u * lanes) * 32u, xv[u], sum_sq);
       float xsum = 0.0;
       for (uint j = 0u; j < 32u; ++j) xsum += xv[u][j];
       for (uint r = 0u; r < ROWS; ++r) {
@@ -147,40 +170,43 @@ void team_rows(uint n0, uint lane, uint lanes, uint x_first, out float acc[MAX_R
 }
 
 void main() {
-  uint N = P[STRIDED_END];
+  uint N = P[STRIDED_END], K = P[STRIDED_END + 1u];
   uint m = gl_WorkGroupID.z;
   uint wg_first = (gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x) * WG_ROWS;
   uint row_off[NUM_OPERANDS];
   strided_offsets(m, row_off);
-  float acc[MAX_ROWS];
+  float acc[MAX_ROWS], sum_sq;
 #if SUBGROUPS
   // Subgroups take ROWS outputs at a time until the workgroup's WG_ROWS are done.
   for (uint first = gl_SubgroupID * ROWS; first < WG_ROWS; first += gl_NumSubgroups * ROWS) {
     uint n0 = wg_first + first;
     if (n0 >= N) break;
-    team_rows(n0, gl_SubgroupInvocationID, gl_SubgroupSize, row_off[0], acc);
+    team_rows(n0, gl_SubgroupInvocationID, gl_SubgroupSize, row_off[0], acc, sum_sq);
+    float scale = norm_scale(NORM != 0u ? subgroupAdd(sum_sq) : 0.0, K);
     for (uint r = 0u; r < ROWS; ++r) {
       float total = subgroupAdd(acc[r]);
       uint i = m * N + n0 + r;
-      if (subgroupElect() && n0 + r < N) STORE_F(OUT_T, dst, i, plus_addend(total, i));
+      if (subgroupElect() && n0 + r < N) STORE_F(OUT_T, dst, i, plus_addend(total * scale, i));
     }
   }
 #else
   uint tid = gl_LocalInvocationID.x, lane = tid % LANES;
   uint n0 = wg_first + tid / LANES * ROWS;  // WG_ROWS = WG_SIZE / LANES * ROWS
-  if (n0 < N) team_rows(n0, lane, LANES, row_off[0], acc);
+  if (n0 < N) team_rows(n0, lane, LANES, row_off[0], acc, sum_sq);
   for (uint r = 0u; r < ROWS; ++r) partial[r][tid] = n0 < N ? acc[r] : 0.0;
+  if (NORM != 0u) partial[ROWS][tid] = n0 < N ? sum_sq : 0.0;
   barrier();
   for (uint s = LANES / 2u; s > 0u; s >>= 1) {
     if (lane < s) {
-      for (uint r = 0u; r < ROWS; ++r) partial[r][tid] += partial[r][tid + s];
+      for (uint r = 0u; r < ROWS + NORM; ++r) partial[r][tid] += partial[r][tid + s];
     }
     barrier();
   }
   if (lane == 0u) {
+    float scale = norm_scale(partial[ROWS][tid], K);
     for (uint r = 0u; r < ROWS; ++r) {
       uint i = m * N + n0 + r;
-      if (n0 + r < N) STORE_F(OUT_T, dst, i, plus_addend(partial[r][tid], i));
+      if (n0 + r < N) STORE_F(OUT_T, dst, i, plus_addend(partial[r][tid] * scale, i));
     }
   }
 #endif

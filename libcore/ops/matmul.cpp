@@ -1,9 +1,13 @@
 // matmul op builder (1-D promotion, batch broadcasting, dtype promotion), the vjp of the
-// Matmul primitive, and fold_addend (a residual add folded into the product before it).
+// Matmul primitive, fold_addend (a residual add folded into the product before it) and
+// fold_norm (the rms_norm before a product folded into it).
 #include "libcore/ops/matmul.h"
 
+#include <algorithm>
 #include <memory>
 
+#include "libcore/ops/fast.h"
+#include "libcore/ops/fast_primitives.h"
 #include "libcore/ops/matmul_primitive.h"
 #include "libcore/ops/reduce.h"
 #include "libcore/ops/views.h"
@@ -58,7 +62,10 @@ Array matmul(const Array& a_in, const Array& b_in) {
   shape.push_back(M);
   shape.push_back(N);
   checked_shape_size(shape, "matmul output");
-  Array out(shape, dtype, std::make_shared<Matmul>(), {a, b});
+  // A pending rms_norm as a (a projection of a normalised residual stream): one node.
+  const std::optional<FoldedNorm> norm = fold_norm(a, K);
+  Array out = norm ? Array(shape, dtype, std::make_shared<Matmul>(false, norm->eps), {norm->x, b, norm->weight})
+                   : Array(shape, dtype, std::make_shared<Matmul>(), {a, b});
   if (a_vector || b_vector) {
     Shape squeezed(shape.begin(), shape.end() - 2);
     if (!a_vector) squeezed.push_back(M);
@@ -78,9 +85,10 @@ std::optional<Array> fold_addend(const Array& product, const Array& c) {
   std::shared_ptr<Primitive> fused;
   const Primitive* p = product.primitive().get();
   if (const auto* m = dynamic_cast<const Matmul*>(p); m && !m->addend()) {
-    fused = std::make_shared<Matmul>(true);
+    fused = std::make_shared<Matmul>(true, m->norm_eps());
   } else if (const auto* q = dynamic_cast<const QuantizedMatmul*>(p); q && !q->addend()) {
-    fused = std::make_shared<QuantizedMatmul>(q->group_size(), q->bits(), q->transpose(), q->activations(), true);
+    fused = std::make_shared<QuantizedMatmul>(q->group_size(), q->bits(), q->transpose(), q->activations(), true,
+                                              q->norm_eps());
   } else {
     return std::nullopt;
   }
@@ -89,21 +97,52 @@ std::optional<Array> fold_addend(const Array& product, const Array& c) {
   return Array(product.shape(), product.dtype(), std::move(fused), std::move(inputs));
 }
 
-void Matmul::print(std::ostream& os) const { os << (addend_ ? "Matmul(+c)" : "Matmul"); }
+std::optional<FoldedNorm> fold_norm(const Array& a, int64_t k) {
+  const auto* norm = a.is_evaluated() ? nullptr : dynamic_cast<const RmsNorm*>(a.primitive().get());
+  if (!norm || !norm->has_weight() || norm->has_residual()) return std::nullopt;
+  const Array& x = a.inputs()[0];
+  const Array& weight = a.inputs()[1];
+  if (weight.dtype() != x.dtype() || x.ndim() < 1 || x.shape().back() != k || weight.shape() != Shape{k} ||
+      x.size() / std::max<int64_t>(k, 1) > kFoldNormMaxRows) {
+    return std::nullopt;
+  }
+  return FoldedNorm{x, weight, norm->eps()};
+}
+
+Array rms_norm_now(const Array& x, const Array& weight, float eps, const Device& device) {
+  RmsNorm norm(eps, true);
+  Array y(x.shape(), x.dtype(), nullptr, {});
+  y.set_device(device);
+  eval_primitive(norm, {x, weight}, y);
+  return y;
+}
+
+Array folded_norm_grad(const Array& x, const Array& weight, float eps, const Array& dy, int which) {
+  return RmsNorm(eps, true).vjp({x, weight}, dy, {which}, dy)[0];
+}
+
+void Matmul::print(std::ostream& os) const {
+  os << (norm_eps_ ? (addend_ ? "Matmul(rms_norm, +c)" : "Matmul(rms_norm)") : addend_ ? "Matmul(+c)" : "Matmul");
+}
 
 std::vector<Array> Matmul::vjp(const std::vector<Array>& inputs, const Array& g,
                                const std::vector<int>& argnums, const Array&) {
-  const Array& a = inputs[0];
+  // With a folded norm the product's left operand is rms_norm(x, w), built again here (as
+  // its own node: nothing below takes it as a matmul's left operand, so nothing re-folds).
+  const Array a = norm_eps_ ? fast::rms_norm(inputs[0], inputs[2], *norm_eps_) : inputs[0];
   const Array& b = inputs[1];
+  std::optional<Array> da;  // the cotangent of a
   std::vector<Array> grads;
   for (int k : argnums) {
-    if (k == 2) {  // the addend
+    if (addend_ && k == static_cast<int>(inputs.size()) - 1) {
       grads.push_back(g);
       continue;
     }
-    if (k == 0) {
-      // dA = g @ B^T, summed over the batch dims A was broadcast along.
-      grads.push_back(sum_to_shape(matmul(g, swapaxes(b, -1, -2)), a.shape()));
+    if (k != 1) {
+      // dA = g @ B^T, summed over the batch dims A was broadcast along; through the norm's
+      // vjp for x and w when there is one.
+      if (!da) da = sum_to_shape(matmul(g, swapaxes(b, -1, -2)), a.shape());
+      grads.push_back(norm_eps_ ? folded_norm_grad(inputs[0], inputs[2], *norm_eps_, *da, k == 0 ? 0 : 1) : *da);
       continue;
     }
     const int64_t K = a.shape()[a.ndim() - 1];

@@ -19,6 +19,7 @@
 #include "tests/test_util.h"
 
 using namespace lamina::core;
+using lamina::test::dequantize_4bit;
 using lamina::test::random_array;
 
 namespace {
@@ -38,22 +39,6 @@ bool fused_quantized(const Array& y) {
   return q && q->addend() && y.inputs().size() == 5;
 }
 bool plain_add(const Array& y) { return dynamic_cast<const Add*>(y.primitive().get()) != nullptr; }
-
-// W [N, K] as doubles from its 4-bit packing (docs/formats.md: element j of a row at bits
-// [4j, 4j + 4) of its little-endian word stream) and the per-group scales and biases.
-std::vector<double> dequantize_4bit(const QuantizedArrays& q, int64_t N, int64_t K, int group) {
-  auto words = q.weight.to_vector<uint32_t>();
-  auto scales = q.scales.to_vector<double>(), biases = q.biases.to_vector<double>();
-  std::vector<double> w(static_cast<size_t>(N * K));
-  for (int64_t n = 0; n < N; ++n) {
-    for (int64_t k = 0; k < K; ++k) {
-      const uint32_t code = (words[n * K / 8 + k / 8] >> (4 * (k % 8))) & 15u;
-      const int64_t g = n * (K / group) + k / group;
-      w[n * K + k] = scales[g] * code + biases[g];
-    }
-  }
-  return w;
-}
 
 // x [rows, K] @ w[N, K]^T + c [rows, N], all in double.
 std::vector<double> reference(const Array& x, const std::vector<double>& w, const Array& c, int64_t N) {

@@ -7,7 +7,8 @@
 // GEMM instead. float16/bfloat16 never make a float32 copy of a whole operand: up to 16
 // rows use the direct kernel (weight converted on the fly), more rows the packed GEMM
 // (AVX-512) or panels of weight columns converted into an L2-sized float32 scratch for
-// single-threaded sgemm, split over the pool. Integers (and bool) use plain loops.
+// single-threaded sgemm, split over the pool. Integers (and bool) use plain loops. A
+// folded rms_norm normalises a first, an addend is added after the product.
 #include <cblas.h>
 
 #include <algorithm>
@@ -547,12 +548,14 @@ void matmul_product(Array a, Array b, Array& out) {
 }  // namespace
 
 void Matmul::eval_cpu(const std::vector<Array>& inputs, Array& out) {
-  matmul_product(inputs[0], inputs[1], out);
+  // A folded norm: the normalised rows first (RmsNorm's kernel, rounded to the dtype).
+  matmul_product(norm_eps_ ? rms_norm_now(inputs[0], inputs[2], *norm_eps_, Device::cpu()) : inputs[0], inputs[1],
+                 out);
   if (!addend_ || out.size() == 0) return;
   // The addend after the product (BLAS and the half kernels store the output's dtype):
   // float32 sums of the stored product and c, rounded to the dtype.
   std::vector<float> y = cpu::load_all(out);
-  cpu::add_all(inputs[2], y.data());
+  cpu::add_all(inputs.back(), y.data());
   cpu::store_row(y.data(), out, 0, out.size());
 }
 

@@ -10,6 +10,7 @@
 // kInt8GemmMinRows rows on (prefill) that is the register-blocked GEMM, split over the pool
 // by strips of output columns: [512 x 2048] x [5632 x 2048]^T, 4-bit, 2 threads, ran ~3x
 // faster than the per-row-tile matvec kernel (quantized_bench BM_QuantizedPrefill).
+// A folded rms_norm normalises x first, an addend is added to the float32 product.
 #include <cblas.h>
 
 #include <algorithm>
@@ -22,6 +23,7 @@
 #include "libcore/backend/cpu/fast_rows.h"
 #include "libcore/backend/cpu/float_gemm.h"
 #include "libcore/backend/cpu/thread_pool.h"
+#include "libcore/ops/matmul_primitive.h"
 #include "quant/quantized_primitives.h"
 
 namespace lamina::core {
@@ -229,7 +231,8 @@ void AffineDequantize::eval_cpu(const std::vector<Array>& inputs, Array& out) {
 void QuantizedMatmul::eval_cpu(const std::vector<Array>& inputs, Array& out) {
   const Array wq = row_major(inputs[1]), scales = row_major(inputs[2]), biases = row_major(inputs[3]);
   const auto w = view_of(wq, scales, biases, group_size_, bits_);
-  const Array& x = inputs[0];
+  // A folded norm: the normalised rows first (RmsNorm's kernel, rounded to x's dtype).
+  const Array x = norm_eps_ ? rms_norm_now(inputs[0], inputs[4], *norm_eps_, Device::cpu()) : inputs[0];
   const int64_t K = x.shape().back(), N = out.shape().back();
   const int64_t M = K > 0 ? x.size() / K : 0;
   out.allocate();
@@ -248,7 +251,7 @@ void QuantizedMatmul::eval_cpu(const std::vector<Array>& inputs, Array& out) {
   } else {
     matmul_plain(w, xf.data(), M, y);
   }
-  if (addend_) cpu::add_all(inputs[4], y);  // in float32, rounded once below
+  if (addend_) cpu::add_all(inputs.back(), y);  // in float32, rounded once below
   if (y != static_cast<void*>(out.raw_data())) {
     dispatch_dtype(out.dtype(), [&](auto t) {
       using T = decltype(t);

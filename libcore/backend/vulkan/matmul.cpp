@@ -2,7 +2,9 @@
 // kCoopmatMinRows rows or more, on devices with VK_NV_cooperative_matrix), or the
 // matrix-vector kernel when the output has one row (the decode step). Batch dims broadcast
 // without copies. With an addend (out = a @ b + c) every kernel adds c in its store loop
-// (kernels/vulkan/addend.glsl).
+// (kernels/vulkan/addend.glsl). With a folded rms_norm the matvec normalises a as it loads
+// it (kernels/vulkan/norm.glsl); the other kernels get the rows normalised first by
+// RmsNorm's kernel (rms_norm_now).
 #include <algorithm>
 #include <string>
 
@@ -30,19 +32,21 @@ Strides batch_strides(const Array& x, const Shape& batch) {
   return s;
 }
 // matvec.comp's specialisation: team size, outputs per team and workgroup, and whether a
-// and b are read 16 bytes at a time (unit k strides, every row 16-byte aligned).
+// and b (and a folded norm's weight) are read 16 bytes at a time (unit k strides, every
+// row 16-byte aligned).
 struct MatvecShape {
   uint32_t lanes = 32, rows = 4, wg_rows = 16, vec = 0;
 };
 
 MatvecShape matvec_shape(const vulkan::Context& ctx, bool subgroups, const Array& a, const Array& b,
-                         const Shape& batch, uint32_t a_off, uint32_t b_off) {
+                         const Shape& batch, uint32_t a_off, uint32_t b_off, uint32_t norm_off) {
   MatvecShape s;
   const int64_t N = b.shape(-1), K = a.shape(-1);
   const int64_t item = static_cast<int64_t>(a.itemsize());
   const int64_t per_vec = 16 / item;
   bool vec = a.strides().back() == 1 && b.strides()[b.ndim() - 2] == 1 && K >= per_vec &&
              (int64_t{a_off} * item) % 16 == 0 && (int64_t{b_off} * item) % 16 == 0 &&
+             (int64_t{norm_off} * item) % 16 == 0 &&
              (N == 1 || (b.strides().back() * item) % 16 == 0);
   for (const Strides& strides : {batch_strides(a, batch), batch_strides(b, batch)}) {
     for (int64_t stride : strides) vec = vec && (stride * item) % 16 == 0;
@@ -89,18 +93,21 @@ CoopmatShape coopmat_shape(uint32_t frag_n, const Array& a, const Array& b, cons
 }  // namespace
 
 LAMINA_VULKAN_KERNEL(Matmul) {
-  const Array& a = inputs[0];
   const Array& b = inputs[1];
   auto t = vulkan::dtype_suffix(out.dtype());
   bool is_float = out.dtype() == Dtype::float32 || out.dtype() == Dtype::float16 ||
                   out.dtype() == Dtype::bfloat16;
-  if (!t || !is_float || a.dtype() != out.dtype() || b.dtype() != out.dtype()) {
+  if (!t || !is_float || inputs[0].dtype() != out.dtype() || b.dtype() != out.dtype()) {
     return vulkan::run_on_cpu(p, inputs, out);
   }
   auto& ctx = vulkan::context_of(out);
   vulkan::allocate_output(ctx, out);
   if (out.size() == 0) return;
-  const int64_t M = a.shape(-2), K = a.shape(-1), N = b.shape(-1);
+  const int64_t M = inputs[0].shape(-2), K = inputs[0].shape(-1), N = b.shape(-1);
+  // A folded norm: the matvec's prologue (NORM) below; the other kernels multiply rows
+  // normalised now.
+  const uint32_t norm = p.norm_eps() && M == 1 ? 1 : 0;
+  const Array a = p.norm_eps() && !norm ? rms_norm_now(inputs[0], inputs[2], *p.norm_eps(), out.device()) : inputs[0];
   Shape batch(out.shape().begin(), out.shape().end() - 2);
   const int64_t batches = shape_size(batch);
   Strides out_batch = row_major_strides(batch);
@@ -122,17 +129,26 @@ LAMINA_VULKAN_KERNEL(Matmul) {
   Array c;
   uint32_t c_off = 0;
   vulkan::BufferBinding bc = ba;
-  if (addend && !vulkan::bind_addend(ctx, inputs[2], out, c, bc, c_off)) return vulkan::run_on_cpu(p, inputs, out);
+  if (addend && !vulkan::bind_row_major(ctx, inputs.back(), out, c, bc, c_off)) {
+    return vulkan::run_on_cpu(p, inputs, out);
+  }
   params.push_back(c_off);
   if (M == 1) {
+    // The norm's weight (binding 5; a again without a norm) and its eps and offset.
+    Array w;
+    uint32_t w_off = 0;
+    vulkan::BufferBinding bw = ba;
+    if (norm && !vulkan::bind_row_major(ctx, inputs[2], out, w, bw, w_off)) return vulkan::run_on_cpu(p, inputs, out);
+    params.push_back(vulkan::f32_bits(p.norm_eps().value_or(0.0f)));
+    params.push_back(w_off);
     const bool subgroups = vulkan::use_subgroups(ctx);
-    const MatvecShape shape = matvec_shape(ctx, subgroups, a, b, batch, a_off, b_off);
+    const MatvecShape shape = matvec_shape(ctx, subgroups, a, b, batch, a_off, b_off, w_off);
     const auto& pipeline =
-        ctx.pipelines().get("matvec_" + *t + (subgroups ? "_sg" : ""), 5,
-                            {vulkan::kMatvecLocal, shape.lanes, shape.rows, shape.wg_rows, shape.vec, addend});
+        ctx.pipelines().get("matvec_" + *t + (subgroups ? "_sg" : ""), 6,
+                            {vulkan::kMatvecLocal, shape.lanes, shape.rows, shape.wg_rows, shape.vec, addend, norm});
     uint32_t groups = static_cast<uint32_t>((N + shape.wg_rows - 1) / shape.wg_rows);
     uint32_t gx = std::min<uint32_t>(groups, 65535), gy = (groups + gx - 1) / gx;
-    ctx.stream().dispatch(pipeline, params, {ba, bb, bo, bc}, gx, gy, static_cast<uint32_t>(batches));
+    ctx.stream().dispatch(pipeline, params, {ba, bb, bo, bc, bw}, gx, gy, static_cast<uint32_t>(batches));
     return;
   }
   const uint32_t frag_n = vulkan::coopmat_shape_n(ctx.info());

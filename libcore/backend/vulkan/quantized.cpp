@@ -2,7 +2,9 @@
 // QuantizedMatmul (with the transposed weight, every quantized Linear: matvec kernel for up
 // to kMatvecRows input rows, tiled kernel above, the tensor-core kernel from
 // kCoopmatMinRows float16 rows on devices with VK_NV_cooperative_matrix; untransposed, the
-// vjp's product: tiled; each adding an addend in its store loop when the product has one)
+// vjp's product: tiled; each adding an addend in its store loop when the product has one;
+// with a folded rms_norm the matvec normalises x as it loads it, the others multiply rows
+// normalised first by RmsNorm's kernel)
 // and AffineDequantize (the quantized embedding's gathered rows). The CPU kernels'
 // int8-activation mode does not apply: the GPU multiplies float activations. Bits and
 // group size are specialisation constants.
@@ -14,6 +16,7 @@
 #include "libcore/backend/vulkan/kernel_util.h"
 #include "libcore/backend/vulkan/scratch.h"
 #include "libcore/backend/vulkan/strided.h"
+#include "libcore/ops/matmul_primitive.h"
 #include "quant/quantized_primitives.h"
 
 namespace lamina::core {
@@ -50,7 +53,8 @@ bool x_rows_aligned(const Array& x, const Shape& lead, const Strides& lead_strid
 }
 
 MatvecShape matvec_shape(const vulkan::Context& ctx, bool subgroups, int64_t N, int64_t K, const Array& x,
-                         const Shape& lead, const Strides& lead_strides, uint32_t x_off, uint32_t w_off, uint32_t bits) {
+                         const Shape& lead, const Strides& lead_strides, uint32_t x_off, uint32_t w_off, uint32_t bits,
+                         uint32_t norm_off) {
   MatvecShape s;
   // One 32-code pack of k per lane.
   const int64_t packs = K / 32;
@@ -58,7 +62,8 @@ MatvecShape matvec_shape(const vulkan::Context& ctx, bool subgroups, int64_t N, 
   s.lanes = t.lanes;
   s.rows = t.rows;
   s.wg_rows = t.wg_rows;
-  s.x_vec = x_rows_aligned(x, lead, lead_strides, x_off) ? 1 : 0;
+  // (A folded norm's weight is read as x is: its start on 16 bytes too.)
+  s.x_vec = x_rows_aligned(x, lead, lead_strides, x_off) && (int64_t{norm_off} * x.itemsize()) % 16 == 0 ? 1 : 0;
   // The weight's rows: packs * bits words each, from word w_off.
   s.w_vec = w_off % 4 == 0 && (packs * bits) % 4 == 0 ? 1 : 0;
   return s;
@@ -67,20 +72,25 @@ MatvecShape matvec_shape(const vulkan::Context& ctx, bool subgroups, int64_t N, 
 }  // namespace
 
 LAMINA_VULKAN_KERNEL(QuantizedMatmul) {
-  const Array& x = inputs[0];
+  const Array& x_in = inputs[0];
   const Dtype st = inputs[2].dtype();
   // The shaders' output dtype: x's when it matches the scales', else float32.
-  const Dtype expected_out = x.dtype() == st ? st : Dtype::float32;
-  const int64_t K = x.ndim() > 0 ? x.shape(-1) : 0;
-  if (!is_float(x.dtype()) || !weights_supported(inputs[1], inputs[2], inputs[3], true) || out.dtype() != expected_out ||
-      K == 0) {
+  const Dtype expected_out = x_in.dtype() == st ? st : Dtype::float32;
+  const int64_t K = x_in.ndim() > 0 ? x_in.shape(-1) : 0;
+  if (!is_float(x_in.dtype()) || !weights_supported(inputs[1], inputs[2], inputs[3], true) ||
+      out.dtype() != expected_out || K == 0) {
     return vulkan::run_on_cpu(p, inputs, out);
   }
   auto& ctx = vulkan::context_of(out);
   vulkan::allocate_output(ctx, out);
   if (out.size() == 0) return;
-  const int64_t N = out.shape(-1), M = x.size() / K;
+  const int64_t N = out.shape(-1), M = x_in.size() / K;
   if (M > 65535LL * kTile) return vulkan::run_on_cpu(p, inputs, out);
+  const bool transposed = p.transpose(), matvec = transposed && M <= kMatvecRows;
+  // A folded norm: the matvec's prologue (NORM) below; the other kernels multiply rows
+  // normalised now.
+  const uint32_t norm = p.norm_eps() && matvec ? 1 : 0;
+  const Array x = p.norm_eps() && !norm ? rms_norm_now(x_in, inputs[4], *p.norm_eps(), out.device()) : x_in;
   Shape lead(x.shape().begin(), x.shape().end() - 1);
   Strides lead_strides(x.strides().begin(), x.strides().end() - 1);
   uint32_t x_off = 0, w_off = 0, s_off = 0, b_off = 0;
@@ -91,13 +101,16 @@ LAMINA_VULKAN_KERNEL(QuantizedMatmul) {
   auto bo = vulkan::bind_output(ctx, out);
   auto params = vulkan::strided_params(lead, {lead_strides}, {x_off});
   const Array &scales = inputs[2], &biases = inputs[3];
-  // The addend (out = x @ W^T + c, kernels/vulkan/addend.glsl): its offset is the last
-  // parameter; without one, x is bound again in its place (never read).
+  // The addend (out = x @ W^T + c, kernels/vulkan/addend.glsl): its offset is the
+  // parameter after the biases' group stride; without one, x is bound again in its place
+  // (never read).
   const uint32_t addend = p.addend() ? 1 : 0;
   Array c;
   uint32_t c_off = 0;
   vulkan::BufferBinding bc = bx;
-  if (addend && !vulkan::bind_addend(ctx, inputs[4], out, c, bc, c_off)) return vulkan::run_on_cpu(p, inputs, out);
+  if (addend && !vulkan::bind_row_major(ctx, inputs.back(), out, c, bc, c_off)) {
+    return vulkan::run_on_cpu(p, inputs, out);
+  }
   for (int64_t v : {N, K, x.strides().back(), int64_t{w_off}, int64_t{s_off}, int64_t{b_off}, scales.strides()[0],
                     scales.strides()[1], biases.strides()[0], biases.strides()[1], int64_t{c_off}}) {
     params.push_back(static_cast<uint32_t>(v));
@@ -105,17 +118,25 @@ LAMINA_VULKAN_KERNEL(QuantizedMatmul) {
   const std::string variant = *vulkan::dtype_suffix(x.dtype()) + "_" + *vulkan::dtype_suffix(st) + "_" +
                               *vulkan::dtype_suffix(out.dtype());
   const auto bits = static_cast<uint32_t>(p.bits()), group = static_cast<uint32_t>(p.group_size());
-  const bool transposed = p.transpose();
-  if (transposed && M <= kMatvecRows) {
+  if (matvec) {
+    // The norm's weight (binding 7; x again without a norm) and its eps and offset.
+    Array norm_w;
+    uint32_t norm_off = 0;
+    vulkan::BufferBinding bn = bx;
+    if (norm && !vulkan::bind_row_major(ctx, inputs[4], out, norm_w, bn, norm_off)) {
+      return vulkan::run_on_cpu(p, inputs, out);
+    }
+    params.push_back(vulkan::f32_bits(p.norm_eps().value_or(0.0f)));
+    params.push_back(norm_off);
     const bool subgroups = vulkan::use_subgroups(ctx);
-    const MatvecShape shape = matvec_shape(ctx, subgroups, N, K, x, lead, lead_strides, x_off, w_off, bits);
+    const MatvecShape shape = matvec_shape(ctx, subgroups, N, K, x, lead, lead_strides, x_off, w_off, bits, norm_off);
     const std::string shader = "quantized_matvec_" + variant + (subgroups ? "_sg" : "");
-    const auto& pipeline = ctx.pipelines().get(
-        shader, 7,
-        {vulkan::kMatvecLocal, bits, group, shape.lanes, shape.rows, shape.wg_rows, shape.x_vec, shape.w_vec, addend});
+    const auto& pipeline = ctx.pipelines().get(shader, 8,
+                                               {vulkan::kMatvecLocal, bits, group, shape.lanes, shape.rows,
+                                                shape.wg_rows, shape.x_vec, shape.w_vec, addend, norm});
     uint32_t groups = static_cast<uint32_t>((N + shape.wg_rows - 1) / shape.wg_rows);
     uint32_t gx = std::min<uint32_t>(groups, 65535), gy = (groups + gx - 1) / gx;
-    ctx.stream().dispatch(pipeline, params, {bx, bw, bs, bb, bo, bc}, gx, gy, static_cast<uint32_t>(M));
+    ctx.stream().dispatch(pipeline, params, {bx, bw, bs, bb, bo, bc, bn}, gx, gy, static_cast<uint32_t>(M));
     return;
   }
   const uint32_t frag_n = vulkan::coopmat_shape_n(ctx.info());

@@ -31,13 +31,13 @@ inline bool row_major_on_gpu(Context& ctx, const Array& a, const Array& device_o
   return strided_copy(ctx, a, result);
 }
 
-// The addend c of a product with one (Matmul, QuantizedMatmul: out = a @ b + c) as the
-// kernels read it (kernels/vulkan/addend.glsl): row-major on the GPU, a copy in `held` when
-// c is strided; `binding` and `offset` (the element offset of c's element 0) are set. False
-// when no copy variant exists for c's dtype.
-inline bool bind_addend(Context& ctx, const Array& c, const Array& out, Array& held, BufferBinding& binding,
-                        uint32_t& offset) {
-  if (!row_major_on_gpu(ctx, c, out, held)) return false;
+// An optional operand of a product kernel as the kernel reads it: the addend c
+// (kernels/vulkan/addend.glsl) or a folded norm's weight (norm.glsl), row-major on the GPU,
+// a copy in `held` when a is strided; `binding` and `offset` (the element offset of a's
+// element 0) are set. False when no copy variant exists for a's dtype.
+inline bool bind_row_major(Context& ctx, const Array& a, const Array& out, Array& held, BufferBinding& binding,
+                           uint32_t& offset) {
+  if (!row_major_on_gpu(ctx, a, out, held)) return false;
   binding = bind(ctx, held, offset);
   return true;
 }
