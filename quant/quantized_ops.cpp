@@ -134,7 +134,8 @@ Array quantized_matmul(const Array& x, const Array& wq, const Array& scales, con
 }
 
 std::vector<Array> QuantizedMatmul::vjp(const std::vector<Array>& inputs, const Array& g,
-                                        const std::vector<int>& argnums, const Array&) {
+                                        const std::vector<int>& argnums, const Array& out) {
+  if (gated_) return gated_vjp(*this, inputs, out, g, argnums);
   std::vector<Array> grads;
   std::optional<Array> dx;  // the cotangent of x (of rms_norm(x, w) with a folded norm)
   for (int k : argnums) {
@@ -168,7 +169,7 @@ void QuantizedMatmul::print(std::ostream& os) const {
   os << "QuantizedMatmul(group_size=" << group_size_ << ", bits=" << bits_
      << (transpose_ ? ", transpose" : "")
      << (activations_ == QuantizedActivations::int8 ? ", int8 activations" : "")
-     << (norm_eps_ ? ", rms_norm" : "") << (addend_ ? ", +c" : "") << ")";
+     << (norm_eps_ ? ", rms_norm" : "") << (gated_ ? ", swiglu" : "") << (addend_ ? ", +c" : "") << ")";
 }
 
 }  // namespace lamina::core

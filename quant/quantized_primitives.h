@@ -45,7 +45,10 @@ class AffineDequantize : public Primitive {
   int group_size_, bits_;
 };
 
-// inputs {x [..., K], wq, scales, biases, [w], [c]} -> [..., N] (see quantized_matmul). A
+// inputs {x [..., K], wq, scales, biases, [wq_up, scales_up, biases_up], [w], [c]} -> [..., N]
+// (see quantized_matmul). Gated (fold_swiglu in libcore/ops/matmul_primitive.h): out =
+// silu(g) * u of the products g with {wq, scales, biases} and u with the up operands (of the
+// same shapes and dtypes), as Matmul documents. A
 // backend without an int8 path may treat `activations` as float32. With a folded norm
 // (norm_eps set, fold_norm in libcore/ops/matmul_primitive.h) x is the un-normalised input
 // and w the norm's weight [K] of x's dtype: the product is of rms_norm(x, w), as Matmul
@@ -55,13 +58,14 @@ class QuantizedMatmul : public Primitive {
  public:
   QuantizedMatmul(int group_size, int bits, bool transpose,
                   QuantizedActivations activations = QuantizedActivations::float32, bool addend = false,
-                  std::optional<float> norm_eps = std::nullopt)
+                  std::optional<float> norm_eps = std::nullopt, bool gated = false)
       : group_size_(group_size),
         bits_(bits),
         transpose_(transpose),
         activations_(activations),
         addend_(addend),
-        norm_eps_(norm_eps) {}
+        norm_eps_(norm_eps),
+        gated_(gated) {}
   LAMINA_PRIMITIVE(QuantizedMatmul)
   LAMINA_VJP
   void print(std::ostream& os) const override;
@@ -72,6 +76,9 @@ class QuantizedMatmul : public Primitive {
   bool addend() const { return addend_; }
   // The eps of the folded rms_norm, if the product has one.
   const std::optional<float>& norm_eps() const { return norm_eps_; }
+  bool gated() const { return gated_; }
+  // The index of the folded norm's weight among the inputs.
+  int norm_input() const { return gated_ ? 7 : 4; }
 
  private:
   int group_size_, bits_;
@@ -79,6 +86,7 @@ class QuantizedMatmul : public Primitive {
   QuantizedActivations activations_;
   bool addend_;
   std::optional<float> norm_eps_;
+  bool gated_;
 };
 
 }  // namespace lamina::core

@@ -10,7 +10,9 @@
 // time), ADDEND (addend.glsl: c at binding 4, its offset the parameter after matmul.comp's),
 // NORM (norm.glsl: a is normalised as it is loaded, the weight at binding 5, eps and its
 // offset the two parameters after c's offset; the shared-memory tree takes the sum of
-// squares in one more slot).
+// squares in one more slot); 7: GATED (gated.glsl: the up weight at binding 6, of b's
+// shape and strides, its offset the parameter after the norm's; a team then computes ROWS / 2
+// outputs silu(a @ b) * (a @ b_up)).
 // Variant defines: T (f32, f16, bf16), SUBGROUPS.
 #version 450
 #extension GL_GOOGLE_include_directive : require
@@ -46,6 +48,10 @@ layout(constant_id = 3) const uint WG_ROWS = 16u;
 layout(constant_id = 4) const uint VEC = 0u;
 
 const uint MAX_ROWS = 4u;
+layout(std430, binding = 6) readonly buffer BUp { STORAGE(T) b_up[]; };
+layout(std430, binding = 6) readonly buffer BUp4 { uvec4 b_up4[]; };
+#define GATED_ID 7
+#include "gated.glsl"
 #if !SUBGROUPS
 shared float partial[MAX_ROWS + 1u][256];  // WG_SIZE <= 256; slot ROWS: the sum of squares
 #endif
@@ -79,8 +85,9 @@ void unpack_bf16(uvec4 u, out float v[8]) {
 // 16-byte chunks loaded before any is used (more memory in flight).
 const uint UNROLL = 4u;
 
-// This lane's share of outputs n0 .. n0 + ROWS - 1 (rows past N read row N - 1 and are
-// dropped by the caller), and of a's sum of squares with NORM (the team's lanes cover k once).
+// This lane's share of outputs n0 .. n0 + OUTS - 1 (of both weights with GATED; rows past
+// N read row N - 1 and are dropped by the caller), and of a's sum of squares with NORM (the
+// team's lanes cover k once). Rows are element offsets in b, or in b_up for up rows.
 void team_rows(uint n0, uint lane, uint lanes, uint off[NUM_OPERANDS], out float acc[MAX_ROWS], out float sum_sq) {
   uint e = STRIDED_END;
   uint N = P[e + 1u], K = P[e + 2u];
@@ -88,7 +95,9 @@ void team_rows(uint n0, uint lane, uint lanes, uint off[NUM_OPERANDS], out float
   for (uint r = 0u; r < MAX_ROWS; ++r) acc[r] = 0.0;
   sum_sq = 0.0;
   uint row[MAX_ROWS];
-  for (uint r = 0u; r < MAX_ROWS; ++r) row[r] = off[1] + min(n0 + r, N - 1u) * b_sn;
+  // b_up's element 0 is P[STRIDED_END + 10] where b's is P[3] (same strides).
+  uint up_first = off[1] - P[3u] + P[STRIDED_END + 10u];
+  for (uint r = 0u; r < MAX_ROWS; ++r) row[r] = (up_row(r) ? up_first : off[1]) + min(n0 + r % OUTS, N - 1u) * b_sn;
   uint k_vec = 0u;
   if (VEC != 0u) {
     uint chunks = K / PER_VEC;
@@ -98,7 +107,7 @@ void team_rows(uint n0, uint lane, uint lanes, uint off[NUM_OPERANDS], out float
       for (uint u = 0u; u < UNROLL; ++u) {
         uint c = min(c0 + u * lanes, chunks - 1u);
         av[u] = a4[off[0] / PER_VEC + c];
-        for (uint r = 0u; r < ROWS; ++r) bv[u][r] = b4[row[r] / PER_VEC + c];
+        for (uint r = 0u; r < ROWS; ++r) bv[u][r] = up_row(r) ? b_up4[row[r] / PER_VEC + c] : b4[row[r] / PER_VEC + c];
       }
       for (uint u = 0u; u < UNROLL; ++u) {
         if (c0 + u * lanes >= chunks) break;
@@ -121,7 +130,9 @@ void team_rows(uint n0, uint lane, uint lanes, uint off[NUM_OPERANDS], out float
   for (uint k = k_vec + lane; k < K; k += lanes) {
     float av = LOAD_F(T, a, off[0] + k * a_sk);
     if (NORM != 0u) av = norm_step(av, LOAD_F(T, norm_w, norm_first() + k), sum_sq);
-    for (uint r = 0u; r < ROWS; ++r) acc[r] += av * LOAD_F(T, b, row[r] + k * b_sk);
+    for (uint r = 0u; r < ROWS; ++r) {
+      acc[r] += av * (up_row(r) ? LOAD_F(T, b_up, row[r] + k * b_sk) : LOAD_F(T, b, row[r] + k * b_sk));
+    }
   }
 }
 
@@ -132,21 +143,21 @@ void main() {
   strided_offsets(gl_WorkGroupID.z, off);
   float acc[MAX_ROWS], sum_sq;
 #if SUBGROUPS
-  // Subgroups take ROWS outputs at a time until the workgroup's WG_ROWS are done.
-  for (uint first = gl_SubgroupID * ROWS; first < WG_ROWS; first += gl_NumSubgroups * ROWS) {
+  // Subgroups take OUTS outputs at a time until the workgroup's WG_ROWS are done.
+  for (uint first = gl_SubgroupID * OUTS; first < WG_ROWS; first += gl_NumSubgroups * OUTS) {
     uint n0 = wg_first + first;
     if (n0 >= N) break;
     team_rows(n0, gl_SubgroupInvocationID, gl_SubgroupSize, off, acc, sum_sq);
     float scale = norm_scale(NORM != 0u ? subgroupAdd(sum_sq) : 0.0, K);
-    for (uint r = 0u; r < ROWS; ++r) {
-      float total = subgroupAdd(acc[r]);
+    for (uint r = 0u; r < ROWS; ++r) acc[r] = subgroupAdd(acc[r]) * scale;
+    for (uint r = 0u; r < OUTS; ++r) {
       uint i = off[2] + n0 + r;
-      if (subgroupElect() && n0 + r < N) STORE_F(T, dst, i, plus_addend(total * scale, i));
+      if (subgroupElect() && n0 + r < N) STORE_F(T, dst, i, plus_addend(team_output(acc, r), i));
     }
   }
 #else
   uint tid = gl_LocalInvocationID.x, lane = tid % LANES;
-  uint n0 = wg_first + tid / LANES * ROWS;  // WG_ROWS = WG_SIZE / LANES * ROWS
+  uint n0 = wg_first + tid / LANES * OUTS;  // WG_ROWS = WG_SIZE / LANES * OUTS
   if (n0 < N) team_rows(n0, lane, LANES, off, acc, sum_sq);
   for (uint r = 0u; r < ROWS; ++r) partial[r][tid] = n0 < N ? acc[r] : 0.0;
   if (NORM != 0u) partial[ROWS][tid] = n0 < N ? sum_sq : 0.0;
@@ -159,9 +170,10 @@ void main() {
   }
   if (lane == 0u) {
     float scale = norm_scale(partial[ROWS][tid], K);
-    for (uint r = 0u; r < ROWS; ++r) {
+    for (uint r = 0u; r < ROWS; ++r) acc[r] = partial[r][tid] * scale;
+    for (uint r = 0u; r < OUTS; ++r) {
       uint i = off[2] + n0 + r;
-      if (n0 + r < N) STORE_F(T, dst, i, plus_addend(partial[r][tid] * scale, i));
+      if (n0 + r < N) STORE_F(T, dst, i, plus_addend(team_output(acc, r), i));
     }
   }
 #endif

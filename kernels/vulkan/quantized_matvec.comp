@@ -16,7 +16,10 @@
 // (addend.glsl: c of dtype OUT_T at binding 6, its offset the parameter after the biases'
 // group stride); 9: NORM (norm.glsl: x is normalised as it is loaded, the weight of dtype
 // X_T at binding 7 and read as x is, eps and its offset the two parameters after c's
-// offset; the shared-memory tree takes the sum of squares in one more slot).
+// offset; the shared-memory tree takes the sum of squares in one more slot); 10: GATED
+// (gated.glsl: the up weight's words, scales and biases at bindings 8-10, of the gate's
+// shapes and strides, their offsets the three parameters after the norm's; a team then
+// computes ROWS / 2 outputs silu(x @ W^T) * (x @ W_up^T)).
 // Variant defines: X_T, S_T (scales and biases), OUT_T, SUBGROUPS.
 #version 450
 #extension GL_GOOGLE_include_directive : require
@@ -57,6 +60,13 @@ layout(constant_id = 6) const uint X_VEC = 0u;
 layout(constant_id = 7) const uint W_VEC = 0u;
 
 const uint MAX_ROWS = 4u;
+layout(std430, binding = 8) readonly buffer WUp { uint wq_up[]; };
+layout(std430, binding = 8) readonly buffer WUp2 { uvec2 wq_up2[]; };
+layout(std430, binding = 8) readonly buffer WUp4 { uvec4 wq_up4[]; };
+layout(std430, binding = 9) readonly buffer SUp { STORAGE(S_T) scales_up[]; };
+layout(std430, binding = 10) readonly buffer BUp { STORAGE(S_T) biases_up[]; };
+#define GATED_ID 10
+#include "gated.glsl"
 #if !SUBGROUPS
 shared float partial[MAX_ROWS + 1u][256];  // WG_SIZE <= 256; slot ROWS: the sum of squares
 #endif
@@ -106,21 +116,21 @@ void normalise_pack(uint k, inout float xv[32], inout float sum_sq) {
   for (uint j = 0u; j < 32u; ++j) xv[j] = norm_step(xv[j], wv[j], sum_sq);
 }
 
-// The BITS words of the pack starting at word `first`.
-void load_pack(uint first, out uint words[8]) {
+// The BITS words of the pack starting at word `first` (of the up weight when up).
+void load_pack(bool up, uint first, out uint words[8]) {
   if (W_VEC != 0u && BITS % 4u == 0u) {
     for (uint i = 0u; i < BITS / 4u; ++i) {
-      uvec4 v = wq4[first / 4u + i];
+      uvec4 v = up ? wq_up4[first / 4u + i] : wq4[first / 4u + i];
       for (uint c = 0u; c < 4u; ++c) words[4u * i + c] = v[c];
     }
   } else if (W_VEC != 0u && BITS % 2u == 0u) {
     for (uint i = 0u; i < BITS / 2u; ++i) {
-      uvec2 v = wq2[first / 2u + i];
+      uvec2 v = up ? wq_up2[first / 2u + i] : wq2[first / 2u + i];
       words[2u * i] = v.x;
       words[2u * i + 1u] = v.y;
     }
   } else {
-    for (uint i = 0u; i < BITS; ++i) words[i] = wq[first + i];
+    for (uint i = 0u; i < BITS; ++i) words[i] = up ? wq_up[first + i] : wq[first + i];
   }
 }
 
@@ -128,15 +138,16 @@ void load_pack(uint first, out uint words[8]) {
 // under the exponent of 2^23, minus 2^23 (exact).
 float code_float(uint code) { return uintBitsToFloat(code | 0x4b000000u) - 8388608.0; }
 
-// This lane's share of outputs n0 .. n0 + ROWS - 1 (rows past N read row N - 1 and are
-// dropped by the caller): packs lane, lane + lanes, ... of k, UNROLL of them loaded before
-// any is used (more memory in flight); with NORM also the lane's share of x's sum of
-// squares (the team's lanes cover every pack once).
+// This lane's share of outputs n0 .. n0 + OUTS - 1 (of both weights with GATED; rows past
+// N read row N - 1 and are dropped by the caller): packs lane, lane + lanes, ... of k,
+// UNROLL of them loaded before any is used (more memory in flight); with NORM also the
+// lane's share of x's sum of squares (the team's lanes cover every pack once).
 const uint UNROLL = 2u;
 void team_rows(uint n0, uint lane, uint lanes, uint x_first, out float acc[MAX_ROWS], out float sum_sq) {
   uint e = STRIDED_END;
   uint N = P[e], K = P[e + 1u], xs = P[e + 2u];
   uint w_off = P[e + 3u], s_off = P[e + 4u], b_off = P[e + 5u];
+  uint w_up = P[e + 13u], s_up = P[e + 14u], b_up = P[e + 15u];  // the up weight's offsets
   uint s_row = P[e + 6u], s_group = P[e + 7u], b_row = P[e + 8u], b_group = P[e + 9u];
   uint packs = K / 32u, row_words = packs * BITS;
   for (uint r = 0u; r < MAX_ROWS; ++r) acc[r] = 0.0;
@@ -148,10 +159,11 @@ void team_rows(uint n0, uint lane, uint lanes, uint x_first, out float acc[MAX_R
     for (uint u = 0u; u < UNROLL; ++u) {
       uint p = min(p0 + u * lanes, packs - 1u), g = p * 32u / GROUP_SIZE;
       for (uint r = 0u; r < ROWS; ++r) {
-        uint n = min(n0 + r, N - 1u);
-        load_pack(w_off + n * row_words + p * BITS, words[u][r]);
-        scale[u][r] = LOAD_F(S_T, scales, s_off + n * s_row + g * s_group);
-        bias[u][r] = LOAD_F(S_T, biases, b_off + n * b_row + g * b_group);
+        uint n = min(n0 + r % OUTS, N - 1u), si = n * s_row + g * s_group, bi = n * b_row + g * b_group;
+        bool up = up_row(r);
+        load_pack(up, (up ? w_up : w_off) + n * row_words + p * BITS, words[u][r]);
+        scale[u][r] = up ? LOAD_F(S_T, scales_up, s_up + si) : LOAD_F(S_T, scales, s_off + si);
+        bias[u][r] = up ? LOAD_F(S_T, biases_up, b_up + bi) : LOAD_F(S_T, biases, b_off + bi);
       }
       load_x(x_first + p * 32u * xs, xs, xv[u]);
     }
@@ -177,21 +189,21 @@ void main() {
   strided_offsets(m, row_off);
   float acc[MAX_ROWS], sum_sq;
 #if SUBGROUPS
-  // Subgroups take ROWS outputs at a time until the workgroup's WG_ROWS are done.
-  for (uint first = gl_SubgroupID * ROWS; first < WG_ROWS; first += gl_NumSubgroups * ROWS) {
+  // Subgroups take OUTS outputs at a time until the workgroup's WG_ROWS are done.
+  for (uint first = gl_SubgroupID * OUTS; first < WG_ROWS; first += gl_NumSubgroups * OUTS) {
     uint n0 = wg_first + first;
     if (n0 >= N) break;
     team_rows(n0, gl_SubgroupInvocationID, gl_SubgroupSize, row_off[0], acc, sum_sq);
     float scale = norm_scale(NORM != 0u ? subgroupAdd(sum_sq) : 0.0, K);
-    for (uint r = 0u; r < ROWS; ++r) {
-      float total = subgroupAdd(acc[r]);
+    for (uint r = 0u; r < ROWS; ++r) acc[r] = subgroupAdd(acc[r]) * scale;
+    for (uint r = 0u; r < OUTS; ++r) {
       uint i = m * N + n0 + r;
-      if (subgroupElect() && n0 + r < N) STORE_F(OUT_T, dst, i, plus_addend(total * scale, i));
+      if (subgroupElect() && n0 + r < N) STORE_F(OUT_T, dst, i, plus_addend(team_output(acc, r), i));
     }
   }
 #else
   uint tid = gl_LocalInvocationID.x, lane = tid % LANES;
-  uint n0 = wg_first + tid / LANES * ROWS;  // WG_ROWS = WG_SIZE / LANES * ROWS
+  uint n0 = wg_first + tid / LANES * OUTS;  // WG_ROWS = WG_SIZE / LANES * OUTS
   if (n0 < N) team_rows(n0, lane, LANES, row_off[0], acc, sum_sq);
   for (uint r = 0u; r < ROWS; ++r) partial[r][tid] = n0 < N ? acc[r] : 0.0;
   if (NORM != 0u) partial[ROWS][tid] = n0 < N ? sum_sq : 0.0;
@@ -204,9 +216,10 @@ void main() {
   }
   if (lane == 0u) {
     float scale = norm_scale(partial[ROWS][tid], K);
-    for (uint r = 0u; r < ROWS; ++r) {
+    for (uint r = 0u; r < ROWS; ++r) acc[r] = partial[r][tid] * scale;
+    for (uint r = 0u; r < OUTS; ++r) {
       uint i = m * N + n0 + r;
-      if (n0 + r < N) STORE_F(OUT_T, dst, i, plus_addend(partial[r][tid] * scale, i));
+      if (n0 + r < N) STORE_F(OUT_T, dst, i, plus_addend(team_output(acc, r), i));
     }
   }
 #endif

@@ -75,6 +75,8 @@ Array add(const Array& a, const Array& b) {
 Array subtract(const Array& a, const Array& b) { return arithmetic<Subtract>(a, b); }
 Array multiply(const Array& a, const Array& b) { return arithmetic<Multiply>(a, b); }
 Array swiglu(const Array& a, const Array& b) {
+  // The gate and up products of a decode step's MLP: one gated product (see fold_swiglu).
+  if (auto fused = fold_swiglu(a, b)) return *fused;
   Dtype t = promote_types(a.dtype(), b.dtype());
   if (!is_floating(t)) t = Dtype::float32;
   return binary_node<SiluMultiply>(a, b, t, t);

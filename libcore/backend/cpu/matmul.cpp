@@ -8,7 +8,8 @@
 // rows use the direct kernel (weight converted on the fly), more rows the packed GEMM
 // (AVX-512) or panels of weight columns converted into an L2-sized float32 scratch for
 // single-threaded sgemm, split over the pool. Integers (and bool) use plain loops. A
-// folded rms_norm normalises a first, an addend is added after the product.
+// folded rms_norm normalises a first, an addend is added after the product; a gated product
+// computes its two halves and then swiglu (eval_gated_now).
 #include <cblas.h>
 
 #include <algorithm>
@@ -548,6 +549,7 @@ void matmul_product(Array a, Array b, Array& out) {
 }  // namespace
 
 void Matmul::eval_cpu(const std::vector<Array>& inputs, Array& out) {
+  if (gated_) return eval_gated_now(gated_halves(*this, inputs), Device::cpu(), out);
   // A folded norm: the normalised rows first (RmsNorm's kernel, rounded to the dtype).
   matmul_product(norm_eps_ ? rms_norm_now(inputs[0], inputs[2], *norm_eps_, Device::cpu()) : inputs[0], inputs[1],
                  out);

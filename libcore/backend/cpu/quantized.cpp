@@ -10,7 +10,8 @@
 // kInt8GemmMinRows rows on (prefill) that is the register-blocked GEMM, split over the pool
 // by strips of output columns: [512 x 2048] x [5632 x 2048]^T, 4-bit, 2 threads, ran ~3x
 // faster than the per-row-tile matvec kernel (quantized_bench BM_QuantizedPrefill).
-// A folded rms_norm normalises x first, an addend is added to the float32 product.
+// A folded rms_norm normalises x first, an addend is added to the float32 product; a gated
+// product computes its two halves and then swiglu (eval_gated_now).
 #include <cblas.h>
 
 #include <algorithm>
@@ -229,6 +230,7 @@ void AffineDequantize::eval_cpu(const std::vector<Array>& inputs, Array& out) {
 }
 
 void QuantizedMatmul::eval_cpu(const std::vector<Array>& inputs, Array& out) {
+  if (gated_) return eval_gated_now(gated_halves(*this, inputs), Device::cpu(), out);
   const Array wq = row_major(inputs[1]), scales = row_major(inputs[2]), biases = row_major(inputs[3]);
   const auto w = view_of(wq, scales, biases, group_size_, bits_);
   // A folded norm: the normalised rows first (RmsNorm's kernel, rounded to x's dtype).

@@ -48,7 +48,9 @@ class RangeSet {
 
 class CommandStream {
  public:
-  static constexpr uint32_t kMaxBindings = 8;  // per dispatch, the parameter block included
+  // Per dispatch, the parameter block included (the gated quantized matvec binds 10 arrays;
+  // push descriptors allow at least 32).
+  static constexpr uint32_t kMaxBindings = 12;
 
   explicit CommandStream(Context& ctx);
   ~CommandStream();

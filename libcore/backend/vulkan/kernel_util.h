@@ -43,12 +43,14 @@ bool use_subgroups(const Context& ctx);
 // workgroups have kMatvecLocal invocations: a team takes `rows` outputs (4, fewer while
 // that leaves under 256 workgroups), its `lanes` (a power of two up to 32, at most `steps`,
 // the k-steps of a row) take consecutive steps; with subgroups a team is a subgroup, whose
-// size the shader reads (the device's is a hint). wg_rows: outputs per workgroup.
+// size the shader reads (the device's is a hint). wg_rows: outputs per workgroup. Gated
+// (gated.glsl), `rows` counts a team's products, two per output (so at least 2): the same
+// accumulators as an ungated team, for half the outputs.
 constexpr uint32_t kMatvecLocal = 128;
 struct MatvecTeams {
   uint32_t lanes = 32, rows = 4, wg_rows = 16;
 };
-MatvecTeams matvec_teams(const Context& ctx, bool subgroups, int64_t steps, int64_t outputs);
+MatvecTeams matvec_teams(const Context& ctx, bool subgroups, int64_t steps, int64_t outputs, bool gated = false);
 // Groups of `size` items in workgroups of `local` (throws if over the dispatch limit).
 uint32_t group_count(int64_t items, uint32_t local);
 

@@ -4,7 +4,9 @@
 // without copies. With an addend (out = a @ b + c) every kernel adds c in its store loop
 // (kernels/vulkan/addend.glsl). With a folded rms_norm the matvec normalises a as it loads
 // it (kernels/vulkan/norm.glsl); the other kernels get the rows normalised first by
-// RmsNorm's kernel (rms_norm_now).
+// RmsNorm's kernel (rms_norm_now). A gated product (silu(a @ b) * (a @ b_up)) is one matvec
+// (gated.glsl) when M is 1 and b_up is laid out as b; else its two products and then
+// SiluMultiply's kernel (eval_gated_now).
 #include <algorithm>
 #include <string>
 
@@ -39,21 +41,22 @@ struct MatvecShape {
 };
 
 MatvecShape matvec_shape(const vulkan::Context& ctx, bool subgroups, const Array& a, const Array& b,
-                         const Shape& batch, uint32_t a_off, uint32_t b_off, uint32_t norm_off) {
+                         const Shape& batch, uint32_t a_off, uint32_t b_off, uint32_t norm_off, uint32_t up_off,
+                         bool gated) {
   MatvecShape s;
   const int64_t N = b.shape(-1), K = a.shape(-1);
   const int64_t item = static_cast<int64_t>(a.itemsize());
   const int64_t per_vec = 16 / item;
   bool vec = a.strides().back() == 1 && b.strides()[b.ndim() - 2] == 1 && K >= per_vec &&
              (int64_t{a_off} * item) % 16 == 0 && (int64_t{b_off} * item) % 16 == 0 &&
-             (int64_t{norm_off} * item) % 16 == 0 &&
+             (int64_t{norm_off} * item) % 16 == 0 && (int64_t{up_off} * item) % 16 == 0 &&
              (N == 1 || (b.strides().back() * item) % 16 == 0);
   for (const Strides& strides : {batch_strides(a, batch), batch_strides(b, batch)}) {
     for (int64_t stride : strides) vec = vec && (stride * item) % 16 == 0;
   }
   s.vec = vec ? 1 : 0;
   // One element or 16-byte chunk of k per lane.
-  vulkan::MatvecTeams t = vulkan::matvec_teams(ctx, subgroups, vec ? K / per_vec : K, N);
+  vulkan::MatvecTeams t = vulkan::matvec_teams(ctx, subgroups, vec ? K / per_vec : K, N, gated);
   s.lanes = t.lanes;
   s.rows = t.rows;
   s.wg_rows = t.wg_rows;
@@ -100,10 +103,14 @@ LAMINA_VULKAN_KERNEL(Matmul) {
   if (!t || !is_float || inputs[0].dtype() != out.dtype() || b.dtype() != out.dtype()) {
     return vulkan::run_on_cpu(p, inputs, out);
   }
+  const int64_t M = inputs[0].shape(-2), K = inputs[0].shape(-1), N = b.shape(-1);
+  const uint32_t gated = p.gated() ? 1 : 0;
+  if (gated && (M != 1 || inputs[2].strides() != b.strides())) {
+    return eval_gated_now(gated_halves(p, inputs), out.device(), out);
+  }
   auto& ctx = vulkan::context_of(out);
   vulkan::allocate_output(ctx, out);
   if (out.size() == 0) return;
-  const int64_t M = inputs[0].shape(-2), K = inputs[0].shape(-1), N = b.shape(-1);
   // A folded norm: the matvec's prologue (NORM) below; the other kernels multiply rows
   // normalised now.
   const uint32_t norm = p.norm_eps() && M == 1 ? 1 : 0;
@@ -138,17 +145,23 @@ LAMINA_VULKAN_KERNEL(Matmul) {
     Array w;
     uint32_t w_off = 0;
     vulkan::BufferBinding bw = ba;
-    if (norm && !vulkan::bind_row_major(ctx, inputs[2], out, w, bw, w_off)) return vulkan::run_on_cpu(p, inputs, out);
+    if (norm && !vulkan::bind_row_major(ctx, inputs[p.norm_input()], out, w, bw, w_off)) {
+      return vulkan::run_on_cpu(p, inputs, out);
+    }
     params.push_back(vulkan::f32_bits(p.norm_eps().value_or(0.0f)));
     params.push_back(w_off);
+    // The up weight (binding 6, b's strides; b again ungated) and its offset.
+    uint32_t up_off = 0;
+    const vulkan::BufferBinding bu = gated ? vulkan::bind(ctx, inputs[2], up_off) : bb;
+    params.push_back(up_off);
     const bool subgroups = vulkan::use_subgroups(ctx);
-    const MatvecShape shape = matvec_shape(ctx, subgroups, a, b, batch, a_off, b_off, w_off);
-    const auto& pipeline =
-        ctx.pipelines().get("matvec_" + *t + (subgroups ? "_sg" : ""), 6,
-                            {vulkan::kMatvecLocal, shape.lanes, shape.rows, shape.wg_rows, shape.vec, addend, norm});
+    const MatvecShape shape = matvec_shape(ctx, subgroups, a, b, batch, a_off, b_off, w_off, up_off, gated);
+    const auto& pipeline = ctx.pipelines().get(
+        "matvec_" + *t + (subgroups ? "_sg" : ""), 7,
+        {vulkan::kMatvecLocal, shape.lanes, shape.rows, shape.wg_rows, shape.vec, addend, norm, gated});
     uint32_t groups = static_cast<uint32_t>((N + shape.wg_rows - 1) / shape.wg_rows);
     uint32_t gx = std::min<uint32_t>(groups, 65535), gy = (groups + gx - 1) / gx;
-    ctx.stream().dispatch(pipeline, params, {ba, bb, bo, bc, bw}, gx, gy, static_cast<uint32_t>(batches));
+    ctx.stream().dispatch(pipeline, params, {ba, bb, bo, bc, bw, bu}, gx, gy, static_cast<uint32_t>(batches));
     return;
   }
   const uint32_t frag_n = vulkan::coopmat_shape_n(ctx.info());

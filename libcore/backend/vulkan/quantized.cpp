@@ -4,7 +4,9 @@
 // kCoopmatMinRows float16 rows on devices with VK_NV_cooperative_matrix; untransposed, the
 // vjp's product: tiled; each adding an addend in its store loop when the product has one;
 // with a folded rms_norm the matvec normalises x as it loads it, the others multiply rows
-// normalised first by RmsNorm's kernel)
+// normalised first by RmsNorm's kernel; a gated product is one matvec (gated.glsl) where
+// the matvec applies and the up weight is laid out as the gate's, else its two products and
+// then SiluMultiply's kernel)
 // and AffineDequantize (the quantized embedding's gathered rows). The CPU kernels'
 // int8-activation mode does not apply: the GPU multiplies float activations. Bits and
 // group size are specialisation constants.
@@ -54,18 +56,18 @@ bool x_rows_aligned(const Array& x, const Shape& lead, const Strides& lead_strid
 
 MatvecShape matvec_shape(const vulkan::Context& ctx, bool subgroups, int64_t N, int64_t K, const Array& x,
                          const Shape& lead, const Strides& lead_strides, uint32_t x_off, uint32_t w_off, uint32_t bits,
-                         uint32_t norm_off) {
+                         uint32_t norm_off, uint32_t up_w_off, bool gated) {
   MatvecShape s;
   // One 32-code pack of k per lane.
   const int64_t packs = K / 32;
-  vulkan::MatvecTeams t = vulkan::matvec_teams(ctx, subgroups, packs, N);
+  vulkan::MatvecTeams t = vulkan::matvec_teams(ctx, subgroups, packs, N, gated);
   s.lanes = t.lanes;
   s.rows = t.rows;
   s.wg_rows = t.wg_rows;
   // (A folded norm's weight is read as x is: its start on 16 bytes too.)
   s.x_vec = x_rows_aligned(x, lead, lead_strides, x_off) && (int64_t{norm_off} * x.itemsize()) % 16 == 0 ? 1 : 0;
-  // The weight's rows: packs * bits words each, from word w_off.
-  s.w_vec = w_off % 4 == 0 && (packs * bits) % 4 == 0 ? 1 : 0;
+  // The weights' rows: packs * bits words each, from word w_off (and up_w_off).
+  s.w_vec = w_off % 4 == 0 && up_w_off % 4 == 0 && (packs * bits) % 4 == 0 ? 1 : 0;
   return s;
 }
 
@@ -81,12 +83,18 @@ LAMINA_VULKAN_KERNEL(QuantizedMatmul) {
       out.dtype() != expected_out || K == 0) {
     return vulkan::run_on_cpu(p, inputs, out);
   }
-  auto& ctx = vulkan::context_of(out);
-  vulkan::allocate_output(ctx, out);
-  if (out.size() == 0) return;
   const int64_t N = out.shape(-1), M = x_in.size() / K;
   if (M > 65535LL * kTile) return vulkan::run_on_cpu(p, inputs, out);
   const bool transposed = p.transpose(), matvec = transposed && M <= kMatvecRows;
+  const uint32_t gated = p.gated() ? 1 : 0;
+  if (gated && !(matvec && weights_supported(inputs[4], inputs[5], inputs[6], true) &&
+                 inputs[4].strides() == inputs[1].strides() && inputs[5].strides() == inputs[2].strides() &&
+                 inputs[6].strides() == inputs[3].strides())) {
+    return eval_gated_now(gated_halves(p, inputs), out.device(), out);
+  }
+  auto& ctx = vulkan::context_of(out);
+  vulkan::allocate_output(ctx, out);
+  if (out.size() == 0) return;
   // A folded norm: the matvec's prologue (NORM) below; the other kernels multiply rows
   // normalised now.
   const uint32_t norm = p.norm_eps() && matvec ? 1 : 0;
@@ -123,20 +131,29 @@ LAMINA_VULKAN_KERNEL(QuantizedMatmul) {
     Array norm_w;
     uint32_t norm_off = 0;
     vulkan::BufferBinding bn = bx;
-    if (norm && !vulkan::bind_row_major(ctx, inputs[4], out, norm_w, bn, norm_off)) {
+    if (norm && !vulkan::bind_row_major(ctx, inputs[p.norm_input()], out, norm_w, bn, norm_off)) {
       return vulkan::run_on_cpu(p, inputs, out);
     }
     params.push_back(vulkan::f32_bits(p.norm_eps().value_or(0.0f)));
     params.push_back(norm_off);
+    // The up weight's words, scales and biases (bindings 8-10, the gate's strides; the
+    // gate's again ungated) and their offsets.
+    uint32_t uw_off = 0, us_off = 0, ub_off = 0;
+    const vulkan::BufferBinding buw = gated ? vulkan::bind(ctx, inputs[4], uw_off) : bw;
+    const vulkan::BufferBinding bus = gated ? vulkan::bind(ctx, inputs[5], us_off) : bs;
+    const vulkan::BufferBinding bub = gated ? vulkan::bind(ctx, inputs[6], ub_off) : bb;
+    for (uint32_t v : {uw_off, us_off, ub_off}) params.push_back(v);
     const bool subgroups = vulkan::use_subgroups(ctx);
-    const MatvecShape shape = matvec_shape(ctx, subgroups, N, K, x, lead, lead_strides, x_off, w_off, bits, norm_off);
+    const MatvecShape shape =
+        matvec_shape(ctx, subgroups, N, K, x, lead, lead_strides, x_off, w_off, bits, norm_off, uw_off, gated);
     const std::string shader = "quantized_matvec_" + variant + (subgroups ? "_sg" : "");
-    const auto& pipeline = ctx.pipelines().get(shader, 8,
+    const auto& pipeline = ctx.pipelines().get(shader, 11,
                                                {vulkan::kMatvecLocal, bits, group, shape.lanes, shape.rows,
-                                                shape.wg_rows, shape.x_vec, shape.w_vec, addend, norm});
+                                                shape.wg_rows, shape.x_vec, shape.w_vec, addend, norm, gated});
     uint32_t groups = static_cast<uint32_t>((N + shape.wg_rows - 1) / shape.wg_rows);
     uint32_t gx = std::min<uint32_t>(groups, 65535), gy = (groups + gx - 1) / gx;
-    ctx.stream().dispatch(pipeline, params, {bx, bw, bs, bb, bo, bc, bn}, gx, gy, static_cast<uint32_t>(M));
+    ctx.stream().dispatch(pipeline, params, {bx, bw, bs, bb, bo, bc, bn, buw, bus, bub}, gx, gy,
+                          static_cast<uint32_t>(M));
     return;
   }
   const uint32_t frag_n = vulkan::coopmat_shape_n(ctx.info());
