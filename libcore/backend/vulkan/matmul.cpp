@@ -133,35 +133,31 @@ LAMINA_VULKAN_KERNEL(Matmul) {
   // The addend's offset is the parameter after the strides; without one, a is bound again
   // in its place (never read).
   const uint32_t addend = p.addend() ? 1 : 0;
-  Array c;
-  uint32_t c_off = 0;
-  vulkan::BufferBinding bc = ba;
-  if (addend && !vulkan::bind_row_major(ctx, inputs.back(), out, c, bc, c_off)) {
+  vulkan::OptionalOperand c;
+  if (!vulkan::bind_optional(ctx, addend ? &inputs.back() : nullptr, out, ba, c)) {
     return vulkan::run_on_cpu(p, inputs, out);
   }
-  params.push_back(c_off);
+  params.push_back(c.offset);
   if (M == 1) {
     // The norm's weight (binding 5; a again without a norm) and its eps and offset.
-    Array w;
-    uint32_t w_off = 0;
-    vulkan::BufferBinding bw = ba;
-    if (norm && !vulkan::bind_row_major(ctx, inputs[p.norm_input()], out, w, bw, w_off)) {
+    vulkan::OptionalOperand w;
+    if (!vulkan::bind_optional(ctx, norm ? &inputs[p.norm_input()] : nullptr, out, ba, w)) {
       return vulkan::run_on_cpu(p, inputs, out);
     }
     params.push_back(vulkan::f32_bits(p.norm_eps().value_or(0.0f)));
-    params.push_back(w_off);
+    params.push_back(w.offset);
     // The up weight (binding 6, b's strides; b again ungated) and its offset.
     uint32_t up_off = 0;
     const vulkan::BufferBinding bu = gated ? vulkan::bind(ctx, inputs[2], up_off) : bb;
     params.push_back(up_off);
     const bool subgroups = vulkan::use_subgroups(ctx);
-    const MatvecShape shape = matvec_shape(ctx, subgroups, a, b, batch, a_off, b_off, w_off, up_off, gated);
+    const MatvecShape shape = matvec_shape(ctx, subgroups, a, b, batch, a_off, b_off, w.offset, up_off, gated);
     const auto& pipeline = ctx.pipelines().get(
         "matvec_" + *t + (subgroups ? "_sg" : ""), 7,
         {vulkan::kMatvecLocal, shape.lanes, shape.rows, shape.wg_rows, shape.vec, addend, norm, gated});
     uint32_t groups = static_cast<uint32_t>((N + shape.wg_rows - 1) / shape.wg_rows);
     uint32_t gx = std::min<uint32_t>(groups, 65535), gy = (groups + gx - 1) / gx;
-    ctx.stream().dispatch(pipeline, params, {ba, bb, bo, bc, bw, bu}, gx, gy, static_cast<uint32_t>(batches));
+    ctx.stream().dispatch(pipeline, params, {ba, bb, bo, c.binding, w.binding, bu}, gx, gy, static_cast<uint32_t>(batches));
     return;
   }
   const uint32_t frag_n = vulkan::coopmat_shape_n(ctx.info());
@@ -171,13 +167,13 @@ LAMINA_VULKAN_KERNEL(Matmul) {
         ctx.pipelines().get(shape.variant, 5, {shape.tile * 2, shape.a_vec, shape.b_rows_of_k, shape.b_vec, addend});
     uint32_t gx = static_cast<uint32_t>((N + shape.tile - 1) / shape.tile);
     uint32_t gy = static_cast<uint32_t>((M + shape.tile - 1) / shape.tile);
-    ctx.stream().dispatch(pipeline, params, {ba, bb, bo, bc}, gx, gy, static_cast<uint32_t>(batches));
+    ctx.stream().dispatch(pipeline, params, {ba, bb, bo, c.binding}, gx, gy, static_cast<uint32_t>(batches));
     return;
   }
   // (constant 0, the workgroup size, is fixed in matmul.comp; 1 is ADDEND.)
   const auto& pipeline = ctx.pipelines().get("matmul_" + *t, 5, {256, addend});
   uint32_t gx = static_cast<uint32_t>((N + 63) / 64), gy = static_cast<uint32_t>((M + 63) / 64);
-  ctx.stream().dispatch(pipeline, params, {ba, bb, bo, bc}, gx, gy, static_cast<uint32_t>(batches));
+  ctx.stream().dispatch(pipeline, params, {ba, bb, bo, c.binding}, gx, gy, static_cast<uint32_t>(batches));
 }
 
 }  // namespace lamina::core

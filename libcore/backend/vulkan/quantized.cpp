@@ -113,14 +113,12 @@ LAMINA_VULKAN_KERNEL(QuantizedMatmul) {
   // parameter after the biases' group stride; without one, x is bound again in its place
   // (never read).
   const uint32_t addend = p.addend() ? 1 : 0;
-  Array c;
-  uint32_t c_off = 0;
-  vulkan::BufferBinding bc = bx;
-  if (addend && !vulkan::bind_row_major(ctx, inputs.back(), out, c, bc, c_off)) {
+  vulkan::OptionalOperand c;
+  if (!vulkan::bind_optional(ctx, addend ? &inputs.back() : nullptr, out, bx, c)) {
     return vulkan::run_on_cpu(p, inputs, out);
   }
   for (int64_t v : {N, K, x.strides().back(), int64_t{w_off}, int64_t{s_off}, int64_t{b_off}, scales.strides()[0],
-                    scales.strides()[1], biases.strides()[0], biases.strides()[1], int64_t{c_off}}) {
+                    scales.strides()[1], biases.strides()[0], biases.strides()[1], int64_t{c.offset}}) {
     params.push_back(static_cast<uint32_t>(v));
   }
   const std::string variant = *vulkan::dtype_suffix(x.dtype()) + "_" + *vulkan::dtype_suffix(st) + "_" +
@@ -128,14 +126,12 @@ LAMINA_VULKAN_KERNEL(QuantizedMatmul) {
   const auto bits = static_cast<uint32_t>(p.bits()), group = static_cast<uint32_t>(p.group_size());
   if (matvec) {
     // The norm's weight (binding 7; x again without a norm) and its eps and offset.
-    Array norm_w;
-    uint32_t norm_off = 0;
-    vulkan::BufferBinding bn = bx;
-    if (norm && !vulkan::bind_row_major(ctx, inputs[p.norm_input()], out, norm_w, bn, norm_off)) {
+    vulkan::OptionalOperand norm_w;
+    if (!vulkan::bind_optional(ctx, norm ? &inputs[p.norm_input()] : nullptr, out, bx, norm_w)) {
       return vulkan::run_on_cpu(p, inputs, out);
     }
     params.push_back(vulkan::f32_bits(p.norm_eps().value_or(0.0f)));
-    params.push_back(norm_off);
+    params.push_back(norm_w.offset);
     // The up weight's words, scales and biases (bindings 8-10, the gate's strides; the
     // gate's again ungated) and their offsets.
     uint32_t uw_off = 0, us_off = 0, ub_off = 0;
@@ -145,14 +141,14 @@ LAMINA_VULKAN_KERNEL(QuantizedMatmul) {
     for (uint32_t v : {uw_off, us_off, ub_off}) params.push_back(v);
     const bool subgroups = vulkan::use_subgroups(ctx);
     const MatvecShape shape =
-        matvec_shape(ctx, subgroups, N, K, x, lead, lead_strides, x_off, w_off, bits, norm_off, uw_off, gated);
+        matvec_shape(ctx, subgroups, N, K, x, lead, lead_strides, x_off, w_off, bits, norm_w.offset, uw_off, gated);
     const std::string shader = "quantized_matvec_" + variant + (subgroups ? "_sg" : "");
     const auto& pipeline = ctx.pipelines().get(shader, 11,
                                                {vulkan::kMatvecLocal, bits, group, shape.lanes, shape.rows,
                                                 shape.wg_rows, shape.x_vec, shape.w_vec, addend, norm, gated});
     uint32_t groups = static_cast<uint32_t>((N + shape.wg_rows - 1) / shape.wg_rows);
     uint32_t gx = std::min<uint32_t>(groups, 65535), gy = (groups + gx - 1) / gx;
-    ctx.stream().dispatch(pipeline, params, {bx, bw, bs, bb, bo, bc, bn, buw, bus, bub}, gx, gy,
+    ctx.stream().dispatch(pipeline, params, {bx, bw, bs, bb, bo, c.binding, norm_w.binding, buw, bus, bub}, gx, gy,
                           static_cast<uint32_t>(M));
     return;
   }
@@ -164,13 +160,13 @@ LAMINA_VULKAN_KERNEL(QuantizedMatmul) {
                                std::to_string(frag_n);
     const auto& pipeline = ctx.pipelines().get(shader, 7, {tile * 2, bits, group, x_vec ? 1u : 0u, addend});
     uint32_t gx = static_cast<uint32_t>((N + tile - 1) / tile), gy = static_cast<uint32_t>((M + tile - 1) / tile);
-    ctx.stream().dispatch(pipeline, params, {bx, bw, bs, bb, bo, bc}, gx, gy, 1);
+    ctx.stream().dispatch(pipeline, params, {bx, bw, bs, bb, bo, c.binding}, gx, gy, 1);
     return;
   }
   const auto& pipeline =
       ctx.pipelines().get("quantized_matmul_" + variant, 7, {256, bits, group, transposed ? 1u : 0u, addend});
   uint32_t gx = static_cast<uint32_t>((N + kTile - 1) / kTile), gy = static_cast<uint32_t>((M + kTile - 1) / kTile);
-  ctx.stream().dispatch(pipeline, params, {bx, bw, bs, bb, bo, bc}, gx, gy, 1);
+  ctx.stream().dispatch(pipeline, params, {bx, bw, bs, bb, bo, c.binding}, gx, gy, 1);
 }
 
 LAMINA_VULKAN_KERNEL(AffineDequantize) {

@@ -32,13 +32,22 @@ inline bool row_major_on_gpu(Context& ctx, const Array& a, const Array& device_o
 }
 
 // An optional operand of a product kernel as the kernel reads it: the addend c
-// (kernels/vulkan/addend.glsl) or a folded norm's weight (norm.glsl), row-major on the GPU,
-// a copy in `held` when a is strided; `binding` and `offset` (the element offset of a's
-// element 0) are set. False when no copy variant exists for a's dtype.
-inline bool bind_row_major(Context& ctx, const Array& a, const Array& out, Array& held, BufferBinding& binding,
-                           uint32_t& offset) {
-  if (!row_major_on_gpu(ctx, a, out, held)) return false;
-  binding = bind(ctx, held, offset);
+// (kernels/vulkan/addend.glsl) or a folded norm's weight (norm.glsl), row-major on the GPU
+// (`held`: a copy when the operand is strided), its binding and the element offset of its
+// element 0. Absent, `binding` is the kernel's `dummy` (a specialisation constant keeps it
+// unread) and the offset 0.
+struct OptionalOperand {
+  Array held;
+  BufferBinding binding;
+  uint32_t offset = 0;
+};
+// Binds `operand` (nullptr: absent) into o; false when it has no copy variant for its dtype.
+inline bool bind_optional(Context& ctx, const Array* operand, const Array& out, const BufferBinding& dummy,
+                          OptionalOperand& o) {
+  o.binding = dummy;
+  if (!operand) return true;
+  if (!row_major_on_gpu(ctx, *operand, out, o.held)) return false;
+  o.binding = bind(ctx, o.held, o.offset);
   return true;
 }
 
