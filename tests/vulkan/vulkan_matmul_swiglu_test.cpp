@@ -69,9 +69,11 @@ TEST(VulkanMatmulSwiglu, QuantizedMatvecMatchesCpu) {
   const int64_t N = 72, K = 256;
   with_and_without_subgroups([&] {
     // x and scales of one dtype (out in it), and float32 x with float16 scales (out float32).
-    for (auto [x_dtype, w_dtype] : {std::pair{Dtype::float32, Dtype::float32},
+    // (Named copies, not structured bindings: clang 14 cannot capture those in lambdas.)
+    for (const auto& dtypes : {std::pair{Dtype::float32, Dtype::float32},
                                     std::pair{Dtype::float16, Dtype::float16},
                                     std::pair{Dtype::float32, Dtype::float16}}) {
+      const Dtype x_dtype = dtypes.first, w_dtype = dtypes.second;
       for (int64_t rows : {1, 3, 4}) {
         for (bool norm : {false, true}) {
           SCOPED_TRACE(std::to_string(rows) + " rows, x " + dtype_name(x_dtype) + ", scales " + dtype_name(w_dtype) +
