@@ -1,6 +1,8 @@
 // Test helpers.
 #include "tests/test_util.h"
 
+#include "libcore/ops/primitive.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/resource.h>
@@ -221,6 +223,12 @@ std::vector<double> json_line_values(const std::string& out, const std::string& 
     if (j.contains(key)) values.push_back(j[key].get<double>());
   }
   return values;
+}
+
+std::string node_name(const core::Array& y) {
+  std::ostringstream os;
+  y.primitive()->print(os);
+  return os.str();
 }
 
 }  // namespace lamina::test

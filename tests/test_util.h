@@ -92,5 +92,7 @@ core::Array random_array(const core::Shape& shape, uint32_t seed, float lo = -1.
 // [4j, 4j + 4) of its little-endian word stream) and the per-group scales and biases: an
 // independent dequantization for the quantized products' reference loops.
 std::vector<double> dequantize_4bit(const core::QuantizedArrays& q, int64_t N, int64_t K, int group);
+// How y's primitive prints itself (e.g. "Matmul(rms_norm, +c)"): which node a builder made.
+std::string node_name(const core::Array& y);
 
 }  // namespace lamina::test

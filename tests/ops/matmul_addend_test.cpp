@@ -8,7 +8,6 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -20,15 +19,10 @@
 
 using namespace lamina::core;
 using lamina::test::dequantize_4bit;
+using lamina::test::node_name;
 using lamina::test::random_array;
 
 namespace {
-
-std::string node_name(const Array& y) {
-  std::ostringstream os;
-  y.primitive()->print(os);
-  return os.str();
-}
 
 bool fused_matmul(const Array& y) {
   const auto* m = dynamic_cast<const Matmul*>(y.primitive().get());

@@ -9,7 +9,6 @@
 #include <cmath>
 #include <cstdint>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -22,17 +21,12 @@
 
 using namespace lamina::core;
 using lamina::test::dequantize_4bit;
+using lamina::test::node_name;
 using lamina::test::random_array;
 
 namespace {
 
 constexpr float kEps = 1e-5f;
-
-std::string node_name(const Array& y) {
-  std::ostringstream os;
-  y.primitive()->print(os);
-  return os.str();
-}
 
 // y is a product with a folded norm whose inputs are {x, ..., w, [c]}.
 bool folds_norm(const Array& y, const Array& x, const Array& w) {

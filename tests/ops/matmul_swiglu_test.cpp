@@ -8,7 +8,6 @@
 #include <cmath>
 #include <cstdint>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -21,17 +20,12 @@
 
 using namespace lamina::core;
 using lamina::test::dequantize_4bit;
+using lamina::test::node_name;
 using lamina::test::random_array;
 
 namespace {
 
 constexpr float kEps = 1e-5f;
-
-std::string node_name(const Array& y) {
-  std::ostringstream os;
-  y.primitive()->print(os);
-  return os.str();
-}
 
 bool gated(const Array& y) {
   const Primitive* p = y.primitive().get();

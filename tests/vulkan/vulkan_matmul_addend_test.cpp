@@ -7,7 +7,6 @@
 
 #include <string>
 
-#include "libcore/ops/matmul_primitive.h"
 #include "quant/quantized_primitives.h"
 #include "tests/vulkan/vulkan_test_util.h"
 
@@ -15,17 +14,6 @@ namespace lamina::test {
 namespace {
 
 using namespace lamina::core;
-
-double tolerance(Dtype dtype) { return dtype == Dtype::float32 ? 1e-4 : dtype == Dtype::float16 ? 1e-2 : 6e-2; }
-
-// Checks that y is the fused node and returns it.
-Array expect_fused(const Array& y) {
-  const Primitive* p = y.primitive().get();
-  const auto* m = dynamic_cast<const Matmul*>(p);
-  const auto* q = dynamic_cast<const QuantizedMatmul*>(p);
-  EXPECT_TRUE((m && m->addend()) || (q && q->addend())) << "not fused";
-  return y;
-}
 
 TEST(VulkanMatmulAddend, FloatMatvecAndTilesMatchCpu) {
   LAMINA_REQUIRE_VULKAN();
@@ -47,9 +35,9 @@ TEST(VulkanMatmulAddend, FloatMatvecAndTilesMatchCpu) {
                 Array w = astype(random_array({s.N, s.K}, 2), dtype);
                 Array c = strided_c ? transpose(astype(random_array({s.N, s.rows, s.batch}, 3, -4, 4), dtype))
                                     : astype(random_array({s.batch, s.rows, s.N}, 3, -4, 4), dtype);
-                return expect_fused(matmul(a, transpose(w)) + c);
+                return expect_folded_product(matmul(a, transpose(w)) + c, "+c");
               },
-              tolerance(dtype), tolerance(dtype) / 4);
+              product_tolerance(dtype), product_tolerance(dtype) / 4);
         }
       }
     }
@@ -60,11 +48,8 @@ TEST(VulkanMatmulAddend, QuantizedMatvecAndTilesMatchCpu) {
   LAMINA_REQUIRE_VULKAN();
   const int64_t N = 72, K = 256;
   with_and_without_subgroups([&] {
-    // x and scales of one dtype (out in it), and float32 x with float16 scales (out float32).
-    // (Named copies, not structured bindings: clang 14 cannot capture those in lambdas.)
-    for (const auto& dtypes : {std::pair{Dtype::float32, Dtype::float32}, std::pair{Dtype::float16, Dtype::float16},
-                                    std::pair{Dtype::float32, Dtype::float16}}) {
-      const Dtype x_dtype = dtypes.first, w_dtype = dtypes.second;
+    for (const XScalesDtypes dtypes : kXScalesDtypes) {
+      const Dtype x_dtype = dtypes.x, w_dtype = dtypes.scales;
       for (int bits : {4, 8}) {
         for (int64_t rows : {1, 3, 70}) {
           SCOPED_TRACE(std::to_string(rows) + " rows, x " + dtype_name(x_dtype) + ", scales " +
@@ -76,9 +61,10 @@ TEST(VulkanMatmulAddend, QuantizedMatvecAndTilesMatchCpu) {
                 auto q = quantize(astype(random_array({N, K}, 11), w_dtype), 64, bits);
                 Array x = astype(random_array({rows, K}, 12), x_dtype);
                 Array c = astype(random_array({rows, N}, 13, -4, 4), out_dtype);
-                return expect_fused(add(c, quantized_matmul(x, q.weight, q.scales, q.biases, true, 64, bits)));
+                Array y = quantized_matmul(x, q.weight, q.scales, q.biases, true, 64, bits);
+                return expect_folded_product(add(c, y), "+c");
               },
-              tolerance(out_dtype), tolerance(out_dtype) / 4);
+              product_tolerance(out_dtype), product_tolerance(out_dtype) / 4);
         }
       }
     }

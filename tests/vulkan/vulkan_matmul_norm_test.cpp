@@ -8,7 +8,6 @@
 
 #include <string>
 
-#include "libcore/ops/matmul_primitive.h"
 #include "quant/quantized_primitives.h"
 #include "tests/vulkan/vulkan_test_util.h"
 
@@ -18,17 +17,6 @@ namespace {
 using namespace lamina::core;
 
 constexpr float kEps = 1e-5f;
-
-double tolerance(Dtype dtype) { return dtype == Dtype::float32 ? 1e-4 : dtype == Dtype::float16 ? 1e-2 : 6e-2; }
-
-// Checks that y is a product with a folded norm and returns it.
-Array expect_fused(const Array& y) {
-  const Primitive* p = y.primitive().get();
-  const auto* m = dynamic_cast<const Matmul*>(p);
-  const auto* q = dynamic_cast<const QuantizedMatmul*>(p);
-  EXPECT_TRUE((m && m->norm_eps()) || (q && q->norm_eps())) << "not fused";
-  return y;
-}
 
 // The norm weight [K] of dtype: at element 0 of its buffer, or (`offset`) a view 3 elements
 // into a longer array (not 16-byte aligned: the kernels' element path).
@@ -60,9 +48,9 @@ TEST(VulkanMatmulNorm, FloatMatvecAndTilesMatchCpu) {
                 Array b = astype(random_array({s.N, s.K}, 2), dtype);
                 Array y = matmul(fast::rms_norm(x, norm_weight(s.K, dtype, s.offset_w), kEps), transpose(b));
                 if (with_c) y = y + astype(random_array({s.batch, s.rows, s.N}, 3, -4, 4), dtype);
-                return expect_fused(y);
+                return expect_folded_product(y, "rms_norm");
               },
-              tolerance(dtype), tolerance(dtype) / 4);
+              product_tolerance(dtype), product_tolerance(dtype) / 4);
         }
       }
     }
@@ -73,11 +61,8 @@ TEST(VulkanMatmulNorm, QuantizedMatvecAndTilesMatchCpu) {
   LAMINA_REQUIRE_VULKAN();
   const int64_t N = 72, K = 256;
   with_and_without_subgroups([&] {
-    // x and scales of one dtype (out in it), and float32 x with float16 scales (out float32).
-    // (Named copies, not structured bindings: clang 14 cannot capture those in lambdas.)
-    for (const auto& dtypes : {std::pair{Dtype::float32, Dtype::float32}, std::pair{Dtype::float16, Dtype::float16},
-                                    std::pair{Dtype::float32, Dtype::float16}}) {
-      const Dtype x_dtype = dtypes.first, w_dtype = dtypes.second;
+    for (const XScalesDtypes dtypes : kXScalesDtypes) {
+      const Dtype x_dtype = dtypes.x, w_dtype = dtypes.scales;
       for (int64_t rows : {1, 3, 4}) {
         for (bool offset_w : {false, true}) {
           for (bool with_c : {false, true}) {
@@ -92,9 +77,9 @@ TEST(VulkanMatmulNorm, QuantizedMatvecAndTilesMatchCpu) {
                   Array y = quantized_matmul(fast::rms_norm(x, norm_weight(K, x_dtype, offset_w), kEps), q.weight,
                                              q.scales, q.biases, true, 64, 4);
                   if (with_c) y = add(astype(random_array({rows, N}, 13, -4, 4), out_dtype), y);
-                  return expect_fused(y);
+                  return expect_folded_product(y, "rms_norm");
                 },
-                tolerance(out_dtype), tolerance(out_dtype) / 4);
+                product_tolerance(out_dtype), product_tolerance(out_dtype) / 4);
           }
         }
       }
@@ -105,10 +90,10 @@ TEST(VulkanMatmulNorm, QuantizedMatvecAndTilesMatchCpu) {
         [&] {
           auto q = quantize(random_array({K, 128}, 14), 64, 4);
           Array x = random_array({3, K}, 15, -3, 3);
-          return expect_fused(quantized_matmul(fast::rms_norm(x, norm_weight(K, Dtype::float32, false), kEps),
-                                               q.weight, q.scales, q.biases, false, 64, 4));
+          Array xn = fast::rms_norm(x, norm_weight(K, Dtype::float32, false), kEps);
+          return expect_folded_product(quantized_matmul(xn, q.weight, q.scales, q.biases, false, 64, 4), "rms_norm");
         },
-        tolerance(Dtype::float32), tolerance(Dtype::float32) / 4);
+        product_tolerance(Dtype::float32), product_tolerance(Dtype::float32) / 4);
   });
 }
 

@@ -8,7 +8,6 @@
 
 #include <string>
 
-#include "libcore/ops/matmul_primitive.h"
 #include "quant/quantized_primitives.h"
 #include "tests/vulkan/vulkan_test_util.h"
 
@@ -18,17 +17,6 @@ namespace {
 using namespace lamina::core;
 
 constexpr float kEps = 1e-5f;
-
-double tolerance(Dtype dtype) { return dtype == Dtype::float32 ? 1e-4 : dtype == Dtype::float16 ? 1e-2 : 6e-2; }
-
-// Checks that y is a gated product and returns it.
-Array expect_gated(const Array& y) {
-  const Primitive* p = y.primitive().get();
-  const auto* m = dynamic_cast<const Matmul*>(p);
-  const auto* q = dynamic_cast<const QuantizedMatmul*>(p);
-  EXPECT_TRUE((m && m->gated()) || (q && q->gated())) << "not fused";
-  return y;
-}
 
 TEST(VulkanMatmulSwiglu, FloatMatvecAndTilesMatchCpu) {
   LAMINA_REQUIRE_VULKAN();
@@ -55,9 +43,9 @@ TEST(VulkanMatmulSwiglu, FloatMatvecAndTilesMatchCpu) {
                 Array bu = s.up_untransposed ? astype(random_array({s.K, s.N}, 3, -0.5f, 0.5f), dtype)
                                              : transpose(astype(random_array({s.N, s.K}, 3, -0.5f, 0.5f), dtype));
                 Array a = norm ? fast::rms_norm(x, astype(random_array({s.K}, 4), dtype), kEps) : x;
-                return expect_gated(swiglu(matmul(a, transpose(bg)), matmul(a, bu)));
+                return expect_folded_product(swiglu(matmul(a, transpose(bg)), matmul(a, bu)), "swiglu");
               },
-              tolerance(dtype), tolerance(dtype) / 4);
+              product_tolerance(dtype), product_tolerance(dtype) / 4);
         }
       }
     }
@@ -68,12 +56,8 @@ TEST(VulkanMatmulSwiglu, QuantizedMatvecMatchesCpu) {
   LAMINA_REQUIRE_VULKAN();
   const int64_t N = 72, K = 256;
   with_and_without_subgroups([&] {
-    // x and scales of one dtype (out in it), and float32 x with float16 scales (out float32).
-    // (Named copies, not structured bindings: clang 14 cannot capture those in lambdas.)
-    for (const auto& dtypes : {std::pair{Dtype::float32, Dtype::float32},
-                                    std::pair{Dtype::float16, Dtype::float16},
-                                    std::pair{Dtype::float32, Dtype::float16}}) {
-      const Dtype x_dtype = dtypes.first, w_dtype = dtypes.second;
+    for (const XScalesDtypes dtypes : kXScalesDtypes) {
+      const Dtype x_dtype = dtypes.x, w_dtype = dtypes.scales;
       for (int64_t rows : {1, 3, 4}) {
         for (bool norm : {false, true}) {
           SCOPED_TRACE(std::to_string(rows) + " rows, x " + dtype_name(x_dtype) + ", scales " + dtype_name(w_dtype) +
@@ -86,10 +70,11 @@ TEST(VulkanMatmulSwiglu, QuantizedMatvecMatchesCpu) {
                 auto qu = quantize(astype(random_array({N, K}, 12, -0.3f, 0.3f), w_dtype), 64, 4);
                 Array x = astype(random_array({rows, K}, 13, -1.5f, 1.5f), x_dtype);
                 Array a = norm ? fast::rms_norm(x, astype(random_array({K}, 14), x_dtype), kEps) : x;
-                return expect_gated(swiglu(quantized_matmul(a, qg.weight, qg.scales, qg.biases, true, 64, 4),
-                                           quantized_matmul(a, qu.weight, qu.scales, qu.biases, true, 64, 4)));
+                Array g = quantized_matmul(a, qg.weight, qg.scales, qg.biases, true, 64, 4);
+                Array u = quantized_matmul(a, qu.weight, qu.scales, qu.biases, true, 64, 4);
+                return expect_folded_product(swiglu(g, u), "swiglu");
               },
-              tolerance(out_dtype), tolerance(out_dtype) / 4);
+              product_tolerance(out_dtype), product_tolerance(out_dtype) / 4);
         }
       }
     }

@@ -75,4 +75,25 @@ void with_and_without_subgroups(F body) {
   unsetenv("LAMINA_VULKAN_SUBGROUPS");
 }
 
+// The products with folds (tests/vulkan/vulkan_matmul_*_test.cpp): GPU against CPU tolerance
+// by dtype; y checked to be a Matmul / QuantizedMatmul whose name shows the fold `what`
+// ("+c", "rms_norm", "swiglu") and returned; the (x, scales) dtypes of the quantized cases:
+// one dtype (out in it), and float32 x with float16 scales (out float32).
+inline double product_tolerance(core::Dtype d) {
+  return d == core::Dtype::float32 ? 1e-4 : d == core::Dtype::float16 ? 1e-2 : 6e-2;
+}
+inline core::Array expect_folded_product(const core::Array& y, const std::string& what) {
+  const std::string name = node_name(y);
+  EXPECT_TRUE((name.rfind("Matmul(", 0) == 0 || name.rfind("QuantizedMatmul(", 0) == 0) &&
+              name.find(what) != std::string::npos)
+      << name << " is not a product with " << what;
+  return y;
+}
+struct XScalesDtypes {
+  core::Dtype x, scales;
+};
+inline constexpr XScalesDtypes kXScalesDtypes[] = {{core::Dtype::float32, core::Dtype::float32},
+                                                   {core::Dtype::float16, core::Dtype::float16},
+                                                   {core::Dtype::float32, core::Dtype::float16}};
+
 }  // namespace lamina::test
