@@ -3,8 +3,9 @@
 // GQA: query head h reads kv head h / (Hq / Hkv). Causal: query i sees keys
 // j <= Lk - Lq + i. Mask (optional, [B, Hq, Lq, Lk] strided): bool keeps, float adds.
 // Parameters: B, Hq, Hkv, Lq, Lk, D, Dv, scale bits, causal, mask kind (0 none, 1 bool,
-// 2 float), then 4 strides + offset for each of q, k, v, mask, out (25 words).
-// Variant defines: T (q, k, v, out), M_T (mask).
+// 2 float), then 4 strides + offset for each of q, k, v, mask, out (25 words), then with
+// ROPE (specialisation constant 1) the folded query rope's (sdpa_rope.glsl; its freqs at
+// binding 6). Variant defines: T (q, k, v, out), M_T (mask).
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "dtype.glsl"
@@ -16,6 +17,10 @@ layout(std430, binding = 2) readonly buffer K { STORAGE(T) k[]; };
 layout(std430, binding = 3) readonly buffer V { STORAGE(T) v[]; };
 layout(std430, binding = 4) readonly buffer Mask { STORAGE(M_T) mask[]; };
 layout(std430, binding = 5) writeonly buffer Out { STORAGE(T) dst[]; };
+#define ROPE_ID 1
+#define ROPE_BINDING 6
+#define ROPE_PARAM 35u
+#include "sdpa_rope.glsl"
 
 const uint LOCAL = 128u;
 const uint CHUNK = 1024u;
@@ -53,7 +58,8 @@ void main() {
   if (b >= P[0]) return;
   uint hk = h / (Hq / Hkv);
   uint tid = gl_LocalInvocationID.x;
-  for (uint d = tid; d < D; d += LOCAL) q_row[d] = LOAD_F(T, q, so(QS, 0u, b, h, i, d)) * scale;
+  uint q_first = so(QS, 0u, b, h, i, 0u);
+  for (uint d = tid; d < D; d += LOCAL) q_row[d] = load_q(q_first, P[QS + 3u], i, d) * scale;
   barrier();
   uint limit = causal ? min(Lk, Lk - Lq + i + 1u) : Lk;
   float m = -1.0 / 0.0, l = 0.0;

@@ -12,7 +12,8 @@
 // code and masked work of the 256 variant.
 // Semantics as sdpa.comp: GQA, causal (query i sees keys j <= Lk - Lq + i), bool / float
 // masks, strided q/k/v/mask/out. Parameters: sdpa.comp's 35 words, then splits and
-// tiles per split. Variant defines: T (q, k, v, out), M_T (mask).
+// tiles per split, then with ROPE (specialisation constant 2) the folded query rope's
+// (sdpa_rope.glsl; its freqs at binding 8). Variant defines: T (q, k, v, out), M_T (mask).
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
@@ -30,6 +31,10 @@ layout(std430, binding = 6) coherent buffer Partials { float partials[]; };
 layout(std430, binding = 7) coherent buffer Counters { uint counters[]; };
 
 layout(constant_id = 1) const uint HEAD_CAP = 256u;
+#define ROPE_ID 2
+#define ROPE_BINDING 8
+#define ROPE_PARAM 37u
+#include "sdpa_rope.glsl"
 
 const uint LOCAL = 128u;
 const uint TILE = 32u;                         // keys per tile
@@ -70,7 +75,8 @@ void main() {
   uint begin = min(limit, split * tiles_per_split * TILE);
   uint end = min(limit, begin + tiles_per_split * TILE);
 
-  for (uint d = tid; d < D; d += LOCAL) q_row[d] = LOAD_F(T, q, so(QS, b, h, i, d)) * scale;
+  uint q_first = so(QS, b, h, i, 0u);
+  for (uint d = tid; d < D; d += LOCAL) q_row[d] = load_q(q_first, P[QS + 3u], i, d) * scale;
   barrier();
 
   // Score phase: key tid / KEY_PARTS, dims tid % KEY_PARTS + KEY_PARTS * n.

@@ -120,6 +120,17 @@ Array rope_node(const Array& x, int dims, bool traditional, std::optional<float>
   return Array(x.shape(), x.dtype(), std::make_shared<Rope>(p), std::move(inputs));
 }
 
+// The rope of q to fold into an attention of dtype t (see kFoldRopeMaxRows), or null: q a
+// Rope node not evaluated yet, of dtype t, forward, with a constant offset, rotating the
+// whole head dim, of at most kFoldRopeMaxRows query rows.
+std::shared_ptr<Rope> fold_rope(const Array& q, Dtype t) {
+  auto rope = q.is_evaluated() ? nullptr : std::dynamic_pointer_cast<Rope>(q.primitive());
+  if (!rope || q.dtype() != t || q.shape(2) > kFoldRopeMaxRows) return nullptr;
+  const Rope::Params& p = rope->params();
+  if (p.inverse || p.has_offset_array || p.dims != q.shape(3)) return nullptr;
+  return rope;
+}
+
 }  // namespace
 
 Array rope(const Array& x, int dims, bool traditional, std::optional<float> base, float scale,
@@ -161,7 +172,13 @@ Array scaled_dot_product_attention(const Array& q, const Array& k, const Array& 
     throw Error(std::string(op) + ": unknown mask mode '" + mask_mode +
                 "' (use \"causal\" or \"\")");
   }
-  std::vector<Array> inputs{astype(q, t), astype(k, t), astype(v, t)};
+  // q = rope(x) not evaluated yet, as it is (no cast) and of a decode step: the attention
+  // rotates x as it loads it, one dispatch instead of two (the rope's node stays for any
+  // other user). Same values: q is rotated and rounded to the dtype as the Rope stores it.
+  std::shared_ptr<Rope> rope = fold_rope(q, t);
+  std::vector<Array> inputs = rope ? q.inputs() : std::vector<Array>{astype(q, t)};
+  inputs.push_back(astype(k, t));
+  inputs.push_back(astype(v, t));
   if (mask) {
     Shape scores{batch, q_heads, q_len, kv_len};
     Array m = *mask;
@@ -182,7 +199,7 @@ Array scaled_dot_product_attention(const Array& q, const Array& k, const Array& 
     inputs.push_back(broadcast_to(m, scores));
   }
   return Array(Shape{batch, q_heads, q_len, v.shape(3)}, t,
-               std::make_shared<ScaledDotProductAttention>(scale, causal, mask.has_value()),
+               std::make_shared<ScaledDotProductAttention>(scale, causal, mask.has_value(), std::move(rope)),
                std::move(inputs));
 }
 
@@ -230,7 +247,12 @@ void Rope::print(std::ostream& os) const {
 
 void ScaledDotProductAttention::print(std::ostream& os) const {
   os << "ScaledDotProductAttention(scale=" << scale_ << (causal_ ? ", causal" : "")
-     << (has_mask_ ? ", mask" : "") << ")";
+     << (has_mask_ ? ", mask" : "");
+  if (rope_) {
+    os << ", ";
+    rope_->print(os);
+  }
+  os << ")";
 }
 
 }  // namespace lamina::core

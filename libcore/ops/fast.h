@@ -40,6 +40,8 @@ Array rope(const Array& x, int dims, bool traditional, std::optional<float> base
 // mask_mode "causal": query i sits at position Lk - Lq + i and sees keys at positions up
 // to it (a KV cache's layout); "" for none. `mask` (broadcastable to [B, Hq, Lq, Lk]) is
 // either additive (floating) or bool (true = keep). Rows that see no key give zeros.
+// A pending rope(x) of a decode step as q is folded into the node (kFoldRopeMaxRows in
+// fast_primitives.h).
 Array scaled_dot_product_attention(const Array& q, const Array& k, const Array& v, float scale,
                                    const std::string& mask_mode = "",
                                    const std::optional<Array>& mask = std::nullopt);

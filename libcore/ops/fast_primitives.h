@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "libcore/ops/primitive.h"
 
@@ -95,12 +97,23 @@ class Rope : public Primitive {
   Params params_;
 };
 
+// A query rope folded into the attention (scaled_dot_product_attention of q = rope(x) not
+// evaluated yet): only for q of at most kFoldRopeMaxRows query rows (a decode step), which
+// the GPU's decode kernels rotate as they load q: one dispatch a layer fewer on every
+// token. A prompt keeps its Rope node: its usual kernel (tensor cores) would take q
+// rotated into a scratch array first, the same two dispatches.
+constexpr int64_t kFoldRopeMaxRows = 4;
+
 // inputs {q, k, v, [mask]} (one dtype; mask bool or float32, already broadcast to
 // [B, Hq, Lq, Lk]) -> [B, Hq, Lq, Dv].
+// With a folded rope (see kFoldRopeMaxRows) inputs {x, [freqs], k, v, [mask]}: the rope's
+// inputs in q's place (no offset array; its dims are the head dim D) and q = rope(x), as
+// the Rope's own kernel would store it (rounded to the dtype). k_index() and the like say
+// where each input sits.
 class ScaledDotProductAttention : public Primitive {
  public:
-  ScaledDotProductAttention(float scale, bool causal, bool has_mask)
-      : scale_(scale), causal_(causal), has_mask_(has_mask) {}
+  ScaledDotProductAttention(float scale, bool causal, bool has_mask, std::shared_ptr<Rope> rope = nullptr)
+      : scale_(scale), causal_(causal), has_mask_(has_mask), rope_(std::move(rope)) {}
   LAMINA_PRIMITIVE(ScaledDotProductAttention)
   LAMINA_VJP
   void print(std::ostream& os) const override;
@@ -108,10 +121,21 @@ class ScaledDotProductAttention : public Primitive {
   float scale() const { return scale_; }
   bool causal() const { return causal_; }
   bool has_mask() const { return has_mask_; }
+  // The rope applied to q (null: q is inputs[0] as it is).
+  const std::shared_ptr<Rope>& rope() const { return rope_; }
+  // Where k, v and the mask sit in the inputs (q, or the rope's x, is inputs[0]).
+  int k_index() const { return rope_ && rope_->params().has_freqs ? 2 : 1; }
+  int v_index() const { return k_index() + 1; }
+  int mask_index() const { return k_index() + 2; }
+  // With a rope: its inputs {x, [freqs]} (all before k).
+  std::vector<Array> rope_inputs(const std::vector<Array>& inputs) const {
+    return std::vector<Array>(inputs.begin(), inputs.begin() + k_index());
+  }
 
  private:
   float scale_;
   bool causal_, has_mask_;
+  std::shared_ptr<Rope> rope_;
 };
 
 // inputs {logits [..., V], targets [...]} -> float32 [...].

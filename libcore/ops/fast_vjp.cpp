@@ -2,6 +2,7 @@
 // (RmsNormGrad, LayerNormGrad, the inverse Rope, CrossEntropyGrad); weight/bias cotangents
 // are reductions over the rows. Attention's backward is a float32 composite of matmul and
 // softmax, which materialises the [B, Hq, Lq, Lk] probabilities once.
+#include <algorithm>
 #include <limits>
 #include <numeric>
 
@@ -94,7 +95,32 @@ std::vector<Array> Rope::vjp(const std::vector<Array>& inputs, const Array& g,
 }
 
 std::vector<Array> ScaledDotProductAttention::vjp(const std::vector<Array>& inputs, const Array& g,
-                                                  const std::vector<int>& argnums, const Array&) {
+                                                  const std::vector<int>& argnums, const Array& out) {
+  if (rope_) {
+    // A folded rope: through the unfused ops. q = rope(x) as a node of its own (built here,
+    // not by scaled_dot_product_attention, so nothing folds it again); the attention's vjp
+    // gives q's cotangent (cast to q's dtype, as the transform hands it on) and k's, v's and
+    // the mask's; the rope's vjp gives x's and freqs'.
+    const std::vector<Array> rope_in = rope_inputs(inputs);
+    const Array q(rope_in[0].shape(), rope_in[0].dtype(), rope_, rope_in);
+    std::vector<Array> unfused{q};
+    unfused.insert(unfused.end(), inputs.begin() + k_index(), inputs.end());
+    const int shift = k_index() - 1;  // unfused index = fused index - shift, from k on
+    const bool wants_q = std::any_of(argnums.begin(), argnums.end(), [&](int a) { return a < k_index(); });
+    std::vector<int> unfused_args;
+    if (wants_q) unfused_args.push_back(0);
+    for (int a : argnums) {
+      if (a >= k_index()) unfused_args.push_back(a - shift);
+    }
+    const std::vector<Array> d =
+        ScaledDotProductAttention(scale_, causal_, has_mask_).vjp(unfused, g, unfused_args, out);
+    std::vector<Array> grads;
+    size_t next = wants_q ? 1 : 0;  // d[0] is q's when wanted
+    for (int a : argnums) {
+      grads.push_back(a < k_index() ? rope_->vjp(rope_in, astype(d[0], q.dtype()), {a}, q)[0] : d[next++]);
+    }
+    return grads;
+  }
   const Array& q = inputs[0];
   const Array& k = inputs[1];
   const Array& v = inputs[2];

@@ -103,6 +103,17 @@ void dispatch_mask(const AttentionProblem& pr, const std::vector<Array>& inputs,
 }  // namespace
 
 void ScaledDotProductAttention::eval_cpu(const std::vector<Array>& inputs, Array& out) {
+  if (rope_) {
+    // A folded rope: q = rope(x) now by the Rope's own kernel, then the attention unfused.
+    const std::vector<Array> rope_in = rope_inputs(inputs);
+    Array q(rope_in[0].shape(), rope_in[0].dtype(), nullptr, {});
+    q.set_device(Device::cpu());
+    rope_->eval_cpu(rope_in, q);
+    std::vector<Array> unfused{q};
+    unfused.insert(unfused.end(), inputs.begin() + k_index(), inputs.end());
+    ScaledDotProductAttention(scale_, causal_, has_mask_).eval_cpu(unfused, out);
+    return;
+  }
   const Array& q = inputs[0];
   const Array& k = inputs[1];
   const Array& v = inputs[2];

@@ -169,10 +169,7 @@ void vulkan::record_rope(Context& ctx, const Rope::Params& pr, const std::vector
                      static_cast<uint32_t>(rows_per_batch), static_cast<uint32_t>(offsets != nullptr), o_off}) {
     params.push_back(v);
   }
-  for (int64_t i = 0; i < half; ++i) {
-    double inv = std::pow(static_cast<double>(pr.base), -2.0 * static_cast<double>(i) / pr.dims);
-    params.push_back(f32_bits(freqs ? 0.0f : static_cast<float>(inv)));
-  }
+  push_inv_freqs(params, pr);
   params.push_back(static_cast<uint32_t>(x.strides()[axis]));
   params.push_back(static_cast<uint32_t>(dst.strides()[axis]));
   std::string xt = *dtype_suffix(x.dtype());
@@ -181,6 +178,13 @@ void vulkan::record_rope(Context& ctx, const Rope::Params& pr, const std::vector
   // variant must exist: use x's dtype for an absent freqs binding.
   if (!freqs) ft = xt;
   dispatch_elements(ctx, "rope_" + xt + "_" + ft, 0, params, {bx, bf, bofs, bo}, rows * (half + (n - pr.dims)));
+}
+
+void vulkan::push_inv_freqs(std::vector<uint32_t>& params, const Rope::Params& pr) {
+  for (int64_t i = 0; i < pr.dims / 2; ++i) {
+    double inv = std::pow(static_cast<double>(pr.base), -2.0 * static_cast<double>(i) / pr.dims);
+    params.push_back(f32_bits(pr.has_freqs ? 0.0f : static_cast<float>(inv)));
+  }
 }
 
 LAMINA_VULKAN_KERNEL(Rope) {
