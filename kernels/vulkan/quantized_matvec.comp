@@ -20,9 +20,12 @@
 // (gated.glsl: the up weight's words, scales and biases at bindings 8-10, of the gate's
 // shapes and strides, their offsets the three parameters after the norm's; a team then
 // computes ROWS / 2 outputs silu(x @ W^T) * (x @ W_up^T)).
+// The fixed-length loops carry [[unroll]]: unrolled, the codes' word and shift indices are
+// constants and a lane's packs stay in registers.
 // Variant defines: X_T, S_T (scales and biases), OUT_T, SUBGROUPS.
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #if SUBGROUPS
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
@@ -78,17 +81,17 @@ shared float partial[MAX_ROWS + 1u][256];  // WG_SIZE <= 256; slot ROWS: the sum
 const uint X_PER_VEC = CAT(X_PER_VEC_, X_T);
 
 void unpack_f32(uvec4 u, inout float xv[32], uint at) {
-  for (uint c = 0u; c < 4u; ++c) xv[at + c] = uintBitsToFloat(u[c]);
+  [[unroll]] for (uint c = 0u; c < 4u; ++c) xv[at + c] = uintBitsToFloat(u[c]);
 }
 void unpack_f16(uvec4 u, inout float xv[32], uint at) {
-  for (uint c = 0u; c < 4u; ++c) {
+  [[unroll]] for (uint c = 0u; c < 4u; ++c) {
     vec2 h = unpackHalf2x16(u[c]);
     xv[at + 2u * c] = h.x;
     xv[at + 2u * c + 1u] = h.y;
   }
 }
 void unpack_bf16(uvec4 u, inout float xv[32], uint at) {
-  for (uint c = 0u; c < 4u; ++c) {
+  [[unroll]] for (uint c = 0u; c < 4u; ++c) {
     xv[at + 2u * c] = uintBitsToFloat(u[c] << 16u);
     xv[at + 2u * c + 1u] = uintBitsToFloat(u[c] & 0xffff0000u);
   }
@@ -97,9 +100,9 @@ void unpack_bf16(uvec4 u, inout float xv[32], uint at) {
 // The 32 x values of the pack starting at element `first` (stride xs).
 void load_x(uint first, uint xs, out float xv[32]) {
   if (X_VEC != 0u) {
-    for (uint i = 0u; i < 32u / X_PER_VEC; ++i) CAT(unpack_, X_T)(x4[first / X_PER_VEC + i], xv, i * X_PER_VEC);
+    [[unroll]] for (uint i = 0u; i < 32u / X_PER_VEC; ++i) CAT(unpack_, X_T)(x4[first / X_PER_VEC + i], xv, i * X_PER_VEC);
   } else {
-    for (uint j = 0u; j < 32u; ++j) xv[j] = LOAD_F(X_T, x, first + j * xs);
+    [[unroll]] for (uint j = 0u; j < 32u; ++j) xv[j] = LOAD_F(X_T, x, first + j * xs);
   }
 }
 
@@ -109,28 +112,28 @@ void normalise_pack(uint k, inout float xv[32], inout float sum_sq) {
   float wv[32];
   uint first = norm_first() + k;
   if (X_VEC != 0u) {
-    for (uint i = 0u; i < 32u / X_PER_VEC; ++i) CAT(unpack_, X_T)(norm_w4[first / X_PER_VEC + i], wv, i * X_PER_VEC);
+    [[unroll]] for (uint i = 0u; i < 32u / X_PER_VEC; ++i) CAT(unpack_, X_T)(norm_w4[first / X_PER_VEC + i], wv, i * X_PER_VEC);
   } else {
-    for (uint j = 0u; j < 32u; ++j) wv[j] = LOAD_F(X_T, norm_w, first + j);
+    [[unroll]] for (uint j = 0u; j < 32u; ++j) wv[j] = LOAD_F(X_T, norm_w, first + j);
   }
-  for (uint j = 0u; j < 32u; ++j) xv[j] = norm_step(xv[j], wv[j], sum_sq);
+  [[unroll]] for (uint j = 0u; j < 32u; ++j) xv[j] = norm_step(xv[j], wv[j], sum_sq);
 }
 
 // The BITS words of the pack starting at word `first` (of the up weight when up).
 void load_pack(bool up, uint first, out uint words[8]) {
   if (W_VEC != 0u && BITS % 4u == 0u) {
-    for (uint i = 0u; i < BITS / 4u; ++i) {
+    [[unroll]] for (uint i = 0u; i < BITS / 4u; ++i) {
       uvec4 v = up ? wq_up4[first / 4u + i] : wq4[first / 4u + i];
-      for (uint c = 0u; c < 4u; ++c) words[4u * i + c] = v[c];
+      [[unroll]] for (uint c = 0u; c < 4u; ++c) words[4u * i + c] = v[c];
     }
   } else if (W_VEC != 0u && BITS % 2u == 0u) {
-    for (uint i = 0u; i < BITS / 2u; ++i) {
+    [[unroll]] for (uint i = 0u; i < BITS / 2u; ++i) {
       uvec2 v = up ? wq_up2[first / 2u + i] : wq2[first / 2u + i];
       words[2u * i] = v.x;
       words[2u * i + 1u] = v.y;
     }
   } else {
-    for (uint i = 0u; i < BITS; ++i) words[i] = up ? wq_up[first + i] : wq[first + i];
+    [[unroll]] for (uint i = 0u; i < BITS; ++i) words[i] = up ? wq_up[first + i] : wq[first + i];
   }
 }
 
@@ -150,15 +153,15 @@ void team_rows(uint n0, uint lane, uint lanes, uint x_first, out float acc[MAX_R
   uint w_up = P[e + 13u], s_up = P[e + 14u], b_up = P[e + 15u];  // the up weight's offsets
   uint s_row = P[e + 6u], s_group = P[e + 7u], b_row = P[e + 8u], b_group = P[e + 9u];
   uint packs = K / 32u, row_words = packs * BITS;
-  for (uint r = 0u; r < MAX_ROWS; ++r) acc[r] = 0.0;
+  [[unroll]] for (uint r = 0u; r < MAX_ROWS; ++r) acc[r] = 0.0;
   sum_sq = 0.0;
   for (uint p0 = lane; p0 < packs; p0 += lanes * UNROLL) {
     float xv[UNROLL][32];
     uint words[UNROLL][MAX_ROWS][8];
     float scale[UNROLL][MAX_ROWS], bias[UNROLL][MAX_ROWS];
-    for (uint u = 0u; u < UNROLL; ++u) {
+    [[unroll]] for (uint u = 0u; u < UNROLL; ++u) {
       uint p = min(p0 + u * lanes, packs - 1u), g = p * 32u / GROUP_SIZE;
-      for (uint r = 0u; r < ROWS; ++r) {
+      [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
         uint n = min(n0 + r % OUTS, N - 1u), si = n * s_row + g * s_group, bi = n * b_row + g * b_group;
         bool up = up_row(r);
         load_pack(up, (up ? w_up : w_off) + n * row_words + p * BITS, words[u][r]);
@@ -167,14 +170,14 @@ void team_rows(uint n0, uint lane, uint lanes, uint x_first, out float acc[MAX_R
       }
       load_x(x_first + p * 32u * xs, xs, xv[u]);
     }
-    for (uint u = 0u; u < UNROLL; ++u) {
+    [[unroll]] for (uint u = 0u; u < UNROLL; ++u) {
       if (p0 + u * lanes >= packs) break;
       if (NORM != 0u) normalise_pack((p0 + u * lanes) * 32u, xv[u], sum_sq);
       float xsum = 0.0;
-      for (uint j = 0u; j < 32u; ++j) xsum += xv[u][j];
-      for (uint r = 0u; r < ROWS; ++r) {
+      [[unroll]] for (uint j = 0u; j < 32u; ++j) xsum += xv[u][j];
+      [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
         float dot = 0.0;
-        for (uint j = 0u; j < 32u; ++j) dot += xv[u][j] * code_float(pack_code(words[u][r], j));
+        [[unroll]] for (uint j = 0u; j < 32u; ++j) dot += xv[u][j] * code_float(pack_code(words[u][r], j));
         acc[r] += scale[u][r] * dot + bias[u][r] * xsum;
       }
     }

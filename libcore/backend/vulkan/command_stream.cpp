@@ -130,6 +130,7 @@ void CommandStream::finish(Batch& b) {
   VkResult r;
   {
     HostTimer timer("waiting for the GPU");
+    WaitCpuTimer cpu_timer;
     r = vk.vkWaitForFences(ctx_.device(), 1, &b.fence, VK_TRUE, UINT64_MAX);
   }
   check(r, "vkWaitForFences");

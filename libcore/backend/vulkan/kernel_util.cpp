@@ -84,14 +84,15 @@ bool use_subgroups(const Context& ctx) {
   return ctx.info().subgroup_arithmetic && !(env && std::string(env) == "0");
 }
 
-MatvecTeams matvec_teams(const Context& ctx, bool subgroups, int64_t steps, int64_t outputs, bool gated) {
+MatvecTeams matvec_teams(const Context& ctx, bool subgroups, int64_t steps, int64_t outputs, bool gated,
+                         uint32_t max_rows) {
   MatvecTeams t;
   t.lanes = 1;
   while (t.lanes < 32 && t.lanes < steps) t.lanes *= 2;
   uint32_t team = t.lanes;
   if (subgroups) team = std::clamp<uint32_t>(ctx.info().subgroup_size, 1, kMatvecLocal);
   const uint32_t teams = kMatvecLocal / team, per_output = gated ? 2 : 1;
-  t.rows = 4;
+  t.rows = max_rows;
   while (t.rows > per_output && (outputs * per_output + teams * t.rows - 1) / (teams * t.rows) < 256) t.rows /= 2;
   t.wg_rows = teams * t.rows / per_output;
   return t;

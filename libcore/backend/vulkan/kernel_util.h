@@ -40,8 +40,8 @@ std::optional<std::string> dtype_suffix(Dtype dtype);
 // subgroup arithmetic in compute shaders and LAMINA_VULKAN_SUBGROUPS is not "0".
 bool use_subgroups(const Context& ctx);
 // The team layout of the decode matvec kernels (matvec.comp, quantized_matvec.comp), whose
-// workgroups have kMatvecLocal invocations: a team takes `rows` outputs (4, fewer while
-// that leaves under 256 workgroups), its `lanes` (a power of two up to 32, at most `steps`,
+// workgroups have kMatvecLocal invocations: a team takes `rows` outputs (max_rows, fewer
+// while that leaves under 256 workgroups), its `lanes` (a power of two up to 32, at most `steps`,
 // the k-steps of a row) take consecutive steps; with subgroups a team is a subgroup, whose
 // size the shader reads (the device's is a hint). wg_rows: outputs per workgroup. Gated
 // (gated.glsl), `rows` counts a team's products, two per output (so at least 2): the same
@@ -50,7 +50,8 @@ constexpr uint32_t kMatvecLocal = 128;
 struct MatvecTeams {
   uint32_t lanes = 32, rows = 4, wg_rows = 16;
 };
-MatvecTeams matvec_teams(const Context& ctx, bool subgroups, int64_t steps, int64_t outputs, bool gated = false);
+MatvecTeams matvec_teams(const Context& ctx, bool subgroups, int64_t steps, int64_t outputs, bool gated = false,
+                         uint32_t max_rows = 4);
 // Groups of `size` items in workgroups of `local` (throws if over the dispatch limit).
 uint32_t group_count(int64_t items, uint32_t local);
 

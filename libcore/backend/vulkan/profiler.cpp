@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <mutex>
 
@@ -151,5 +152,21 @@ void DispatchProfiler::collect() {
   t.submissions += 1;
   shaders_.clear();
 }
+
+namespace {
+thread_local double t_wait_cpu_seconds = 0;
+
+double thread_cpu_now() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+}  // namespace
+
+WaitCpuTimer::WaitCpuTimer() : start_(thread_cpu_now()) {}
+
+WaitCpuTimer::~WaitCpuTimer() { t_wait_cpu_seconds += thread_cpu_now() - start_; }
+
+double thread_wait_cpu_seconds() { return t_wait_cpu_seconds; }
 
 }  // namespace lamina::core::vulkan

@@ -56,4 +56,23 @@ class HostTimer {
   double nested_seconds_ = 0;
 };
 
+// The CPU time (not wall time) of its scope, added to the calling thread's total of CPU
+// time spent waiting for the GPU: a driver's fence wait may spin. Always on (two reads of
+// the thread's CPU clock per wait).
+class WaitCpuTimer {
+ public:
+  WaitCpuTimer();
+  ~WaitCpuTimer();
+  WaitCpuTimer(const WaitCpuTimer&) = delete;
+  WaitCpuTimer& operator=(const WaitCpuTimer&) = delete;
+
+ private:
+  double start_;
+};
+
+// CPU seconds the calling thread has spent in WaitCpuTimer scopes (the command stream's
+// fence waits): a benchmark subtracts them from the thread's CPU time to get the host's
+// own work per token (graph building, recording, submitting), as opposed to its waiting.
+double thread_wait_cpu_seconds();
+
 }  // namespace lamina::core::vulkan

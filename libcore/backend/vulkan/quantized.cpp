@@ -60,7 +60,11 @@ MatvecShape matvec_shape(const vulkan::Context& ctx, bool subgroups, int64_t N, 
   MatvecShape s;
   // One 32-code pack of k per lane.
   const int64_t packs = K / 32;
-  vulkan::MatvecTeams t = vulkan::matvec_teams(ctx, subgroups, packs, N, gated);
+  // Ungated, at most 2 outputs a team: on an H200 TinyLlama's 5632 x 2048 4-bit up
+  // projection took 8.4 us in a chain of dependent matvecs with 2 (4 teams of 2 per
+  // workgroup, 704 workgroups) against 8.9-9.0 with 4 or 1 (vulkan_speed_test
+  // DecodeMatvecChain); with 2048 outputs the 256-workgroup floor picks 2 either way.
+  vulkan::MatvecTeams t = vulkan::matvec_teams(ctx, subgroups, packs, N, gated, gated ? 4 : 2);
   s.lanes = t.lanes;
   s.rows = t.rows;
   s.wg_rows = t.wg_rows;
