@@ -91,6 +91,7 @@ void CommandStream::barrier(VkCommandBuffer cb) {
   mb.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
                      VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
   VkPipelineStageFlags stages = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
+  batches_[current_].profiler->boundary(cb);
   api().vkCmdPipelineBarrier(cb, stages, stages, 0, 1, &mb, 0, nullptr, 0, nullptr);
   pending_reads_.clear();
   pending_writes_.clear();
@@ -282,6 +283,7 @@ void CommandStream::upload(const void* src, VkDeviceSize bytes, VkBuffer dst, Vk
   std::memcpy(chunk->mapped + offset, src, bytes);
   const BufferRange written{dst, dst_offset, dst_offset + bytes};
   hazard({}, {&written, 1});
+  b.profiler->copy("upload");
   VkBufferCopy region{offset, dst_offset, bytes};
   api().vkCmdCopyBuffer(b.commands, chunk->buffer, dst, 1, &region);
 }
@@ -292,6 +294,7 @@ void CommandStream::copy(VkBuffer src, VkDeviceSize src_offset, VkBuffer dst,
   Batch& b = current();
   const BufferRange read{src, src_offset, src_offset + bytes}, written{dst, dst_offset, dst_offset + bytes};
   hazard({&read, 1}, {&written, 1});
+  b.profiler->copy("copy");
   VkBufferCopy region{src_offset, dst_offset, bytes};
   api().vkCmdCopyBuffer(b.commands, src, dst, 1, &region);
 }
@@ -303,6 +306,7 @@ CommandStream::Readback CommandStream::readback(VkBuffer src, VkDeviceSize src_o
   Readback r{ctx_.memory().take_host_chunk(bytes), total_submits_ + 1};
   const BufferRange read{src, src_offset, src_offset + bytes};
   hazard({&read, 1}, {});
+  b.profiler->copy("readback");
   VkBufferCopy region{src_offset, 0, bytes};
   api().vkCmdCopyBuffer(b.commands, src, r.chunk.buffer, 1, &region);
   // Make the copy visible to host reads after the fence.
@@ -339,6 +343,7 @@ void CommandStream::submit() {
   Batch& b = batches_[current_];
   if (!b.recording) return;
   const Api& vk = api();
+  b.profiler->boundary(b.commands);
   check(vk.vkEndCommandBuffer(b.commands), "vkEndCommandBuffer");
   // The prologue moves this batch's parameter words into device memory.
   VkCommandBufferBeginInfo bi{};

@@ -1,7 +1,10 @@
-// GPU timestamps around every dispatch, when LAMINA_VULKAN_PROFILE=1: the time each shader
-// took, summed over the run, and how busy the GPU was between the first and last dispatch
-// of each submission, printed to stderr at exit. For finding what to make faster; off by
-// default (timestamps cost a little).
+// GPU timestamps, printed to stderr at exit; for finding what to make faster, off by
+// default (timestamps cost a little). LAMINA_VULKAN_PROFILE=1: around every dispatch (the
+// time each shader took, summed over the run, and how busy the GPU was between the first
+// and last dispatch of each submission). LAMINA_VULKAN_PROFILE=levels: at every barrier
+// only (what the dispatches between two barriers took together, summed by the shaders in
+// them; each submission's span and the idle gap before it) - nothing inside a level is
+// serialised by the timestamps, so the totals are the run's real GPU time.
 #pragma once
 
 #include <chrono>
@@ -20,6 +23,8 @@ class DispatchProfiler {
  public:
   // True when LAMINA_VULKAN_PROFILE is set to something other than 0.
   static bool requested();
+  // True when it is set to `levels`.
+  static bool levels();
 
   // Room for `max_dispatches` per command buffer; inactive when the device's compute queue
   // has no timestamps.
@@ -29,14 +34,24 @@ class DispatchProfiler {
   void begin(VkCommandBuffer cb);  // at the start of recording
   void before_dispatch(VkCommandBuffer cb, const std::string& shader);
   void after_dispatch(VkCommandBuffer cb);
+  // A copy recorded (named in the level it runs in).
+  void copy(const char* what);
+  // A barrier about to be recorded, or the end of the command buffer: closes a level.
+  void boundary(VkCommandBuffer cb);
   // After the command buffer has completed: adds its times to the run's totals.
   void collect();
 
  private:
+  void collect_levels();
+
   Context& ctx_;
   VkQueryPool pool_ = VK_NULL_HANDLE;
   uint32_t capacity_ = 0;
   std::vector<std::string> shaders_;  // the recorded dispatches' shaders, in order
+  // Levels mode: the commands of each closed level, and those of the open one.
+  std::vector<std::string> levels_;
+  std::vector<std::string> open_level_;
+  bool opened_ = false;  // the stamp opening the first level is recorded
 };
 
 // With LAMINA_VULKAN_PROFILE=1, adds the host time of its scope, less that of the timers
