@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <deque>
 
 #include "libcore/models/non_finite_weights.h"
 #include "libcore/ops/ops.h"
@@ -101,14 +102,25 @@ int32_t read_token(const Step& step, size_t generated, const GenerateOptions& op
   return static_cast<int32_t>(step.token.item<int64_t>());
 }
 
-// On a GPU the loop runs one step ahead: the next token's graph is built, recorded and
-// submitted (from the current token still on the GPU) before the current token is read,
-// so the host's work overlaps the GPU's. Not with a repetition penalty (it needs the
-// tokens on the host) nor with a rotating cache (a step past an EOS must be undone).
-bool runs_ahead(const GenerateOptions& options, const std::vector<nn::KVCache>& cache) {
-  if (core::default_device().type == Device::Type::cpu) return false;
-  if (options.sampler.repetition_penalty != 1.0f) return false;
-  return std::none_of(cache.begin(), cache.end(), [](const nn::KVCache& c) { return c.bounded(); });
+// On a GPU the loop runs kStepsAhead steps ahead: the next tokens' graphs are built,
+// recorded and submitted (each from the token before it, still on the GPU) before the
+// current token is read, so the host's work overlaps the GPU's and a slow host step (a
+// page fault, a late wake-up) does not leave the GPU idle. Not with a repetition penalty
+// (it needs the tokens on the host) nor with a rotating cache (a step past an EOS must be
+// undone).
+constexpr int kStepsAhead = 2;
+
+int steps_ahead(const GenerateOptions& options, const std::vector<nn::KVCache>& cache) {
+  if (core::default_device().type == Device::Type::cpu) return 0;
+  if (options.sampler.repetition_penalty != 1.0f) return 0;
+  const bool bounded = std::any_of(cache.begin(), cache.end(), [](const nn::KVCache& c) { return c.bounded(); });
+  return bounded ? 0 : kStepsAhead;
+}
+
+// Drops the last n positions of every layer's cache.
+void trim_cache(std::vector<nn::KVCache>& cache, int64_t n) {
+  if (n <= 0) return;
+  for (auto& c : cache) c.trim_to(c.size() - n);
 }
 
 }  // namespace
@@ -130,19 +142,25 @@ GenerateResult generate(models::Model& model, std::vector<nn::KVCache>& cache,
     result.prompt_tps = static_cast<double>(prompt.size()) / std::max(result.prompt_seconds, 1e-9);
     return result;
   }
-  const bool ahead = runs_ahead(options, cache);
-  Step step = sample_step(sampler, logits, history);
+  const int ahead = steps_ahead(options, cache);
+  // Steps built and not yet read, oldest first; each one after the first has put the
+  // token before it into the cache.
+  std::deque<Step> pending;
+  pending.push_back(sample_step(sampler, logits, history));
   logits = Array();
-  async_eval({step.token, step.peak});
+  async_eval({pending.back().token, pending.back().peak});
+  int built = 1;
 
   auto gen_start = Clock::now();
   for (int i = 0; i < options.max_tokens; ++i) {
-    const bool more = i + 1 < options.max_tokens;
-    Step following;
-    if (ahead && more) {
-      following = forward_step(model, cache, sampler, step.token, history);
-      async_eval({following.token, following.peak});
+    while (built < options.max_tokens && built <= i + ahead) {
+      Step next = forward_step(model, cache, sampler, pending.back().token, history);
+      async_eval({next.token, next.peak});
+      pending.push_back(std::move(next));
+      built += 1;
     }
+    Step step = std::move(pending.front());
+    pending.pop_front();
     int32_t token = read_token(step, result.tokens.size(), options);
     if (i == 0) {
       result.prompt_seconds = seconds_since(start);
@@ -151,25 +169,26 @@ GenerateResult generate(models::Model& model, std::vector<nn::KVCache>& cache,
     }
     bool is_eos = std::find(options.eos_ids.begin(), options.eos_ids.end(), token) != options.eos_ids.end();
     if (is_eos && !options.ignore_eos) {
-      if (ahead && more) {  // the step past the EOS already went into the cache
-        for (auto& c : cache) c.trim_to(c.size() - 1);
-      }
+      trim_cache(cache, static_cast<int64_t>(pending.size()));  // the EOS and the steps past it
       result.finish_reason = "stop";
       break;
     }
     result.tokens.push_back(token);
     history.push_back(token);
+    const bool more = i + 1 < options.max_tokens;
     // Build the next step's graph now; it runs after the callback.
     if (!ahead && more) {
-      following = forward_step(model, cache, sampler, Array(std::vector<int32_t>{token}, {1, 1}, Dtype::int32),
-                               history);
+      pending.push_back(forward_step(model, cache, sampler,
+                                     Array(std::vector<int32_t>{token}, {1, 1}, Dtype::int32), history));
+      built += 1;
     }
     if (!on_token(token)) {
+      // The cache keeps this token (as one step ahead always did), not the steps past it.
+      if (ahead) trim_cache(cache, static_cast<int64_t>(pending.size()) - 1);
       result.finish_reason = "interrupted";
       break;
     }
-    if (!ahead && more) async_eval({following.token, following.peak});
-    step = std::move(following);
+    if (!ahead && more) async_eval({pending.back().token, pending.back().peak});
   }
   result.generation_seconds = seconds_since(gen_start);
   result.generation_tps = static_cast<double>(result.tokens.size()) / std::max(result.generation_seconds, 1e-9);

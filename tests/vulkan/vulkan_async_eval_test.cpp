@@ -81,7 +81,7 @@ TEST(VulkanAsyncEval, UnreadArraysAreRetiredAndStillReadCorrectly) {
 }
 
 // Stops on the k-th greedy token as EOS: the tokens before it, and a cache of the prompt plus
-// those tokens, on the CPU and on the GPU (which ran one step past the EOS and undid it).
+// those tokens, on the CPU and on the GPU (which ran steps past the EOS and undid them).
 TEST(VulkanAsyncEval, GenerationStopsAtEosWithTheCpusTokensAndCache) {
   LAMINA_REQUIRE_VULKAN();
   const std::string dir = testdata("models/tiny-llama");
@@ -110,6 +110,35 @@ TEST(VulkanAsyncEval, GenerationStopsAtEosWithTheCpusTokensAndCache) {
   EXPECT_LE(cpu.tokens.size(), k);
   EXPECT_EQ(cpu_size, prompt.size() + cpu.tokens.size());
   EXPECT_EQ(gpu_size, cpu_size);
+}
+
+// A callback that stops the loop after k tokens (Ctrl-C in chat): the same tokens and the same
+// cache length on the CPU and on the GPU (whose steps past the stop are undone), for a stop
+// at each of the first, middle and last tokens.
+TEST(VulkanAsyncEval, InterruptedGenerationLeavesTheCpusCache) {
+  LAMINA_REQUIRE_VULKAN();
+  const std::string dir = testdata("models/tiny-llama");
+  const std::vector<int32_t> prompt{1, 450, 4996, 17354, 1701};
+  for (size_t k : {1u, 4u, 8u}) {
+    auto run = [&](Device device, size_t* cache_size) {
+      ScopedDevice on(device);
+      auto loaded = models::load_model(dir, {Dtype::float32});
+      auto cache = loaded.model->make_cache();
+      generate::GenerateOptions options;
+      options.max_tokens = 8;
+      size_t seen = 0;
+      auto result = generate::generate(*loaded.model, cache, prompt, options, [&](int32_t) { return ++seen < k; });
+      *cache_size = static_cast<size_t>(cache[0].size());
+      return result;
+    };
+    size_t cpu_size = 0, gpu_size = 0;
+    auto cpu = run(Device::cpu(), &cpu_size);
+    auto gpu = run(Device::vulkan(vk_device), &gpu_size);
+    EXPECT_EQ(cpu.tokens.size(), k);
+    EXPECT_EQ(gpu.tokens, cpu.tokens) << k;
+    EXPECT_EQ(gpu.finish_reason, cpu.finish_reason) << k;
+    EXPECT_EQ(gpu_size, cpu_size) << k;
+  }
 }
 
 }  // namespace

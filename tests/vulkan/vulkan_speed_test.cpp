@@ -160,6 +160,56 @@ TEST(VulkanSpeed, DISABLED_DecodeMatvecChain) {
   }
 }
 
+// The 4-bit chains above with weights the GPU's cache cannot hold: 64 different copies of
+// each weight (150 MB of 2048x2048, 830 MB of the MLP pair), the chain stepping through
+// them as a model's layers do, so every product reads its weight from device memory;
+// beside it the same chain on one copy (read from the cache after the first step), and a
+// 96 MiB elementwise product as the device's memory bandwidth through this backend.
+TEST(VulkanSpeed, DISABLED_DecodeMatvecChainFromMemory) {
+  LAMINA_REQUIRE_VULKAN();
+  ScopedDevice gpu(Device::vulkan(vk_device));
+  constexpr int kCopies = 64;
+  Array x = astype(random_array({1, 2048}, 11), Dtype::float16);
+  const int64_t shapes[3][2] = {{2048, 2048}, {5632, 2048}, {2048, 5632}};
+  std::vector<QuantizedArrays> q[3];
+  double bytes[3] = {0, 0, 0};
+  for (int s = 0; s < 3; ++s) {
+    Array w = astype(random_array({shapes[s][0], shapes[s][1]}, 12 + s), Dtype::float16);
+    for (int i = 0; i < kCopies; ++i) {
+      q[s].push_back(quantize(add(w, astype(Array(1e-3f * static_cast<float>(i)), Dtype::float16)), 64, 4));
+      eval({q[s].back().weight, q[s].back().scales, q[s].back().biases});
+    }
+    bytes[s] = static_cast<double>(q[s][0].weight.nbytes() + q[s][0].scales.nbytes() + q[s][0].biases.nbytes());
+  }
+  auto product = [&](const Array& in, int s, int i) {
+    const QuantizedArrays& w = q[s][static_cast<size_t>(i)];
+    return quantized_matmul(in, w.weight, w.scales, w.biases, true, 64, 4);
+  };
+  for (int copies : {1, kCopies}) {
+    const char* where = copies == 1 ? "one copy (cache)" : "64 copies (memory)";
+    double t = seconds_per_run(vk_device, 10, [&] {
+      Array y = x;
+      for (int i = 0; i < kCopies; ++i) y = product(y, 0, i % copies);
+      return y;
+    });
+    std::printf("4-bit matvec chain 2048x2048, %s: %.2f us per dispatch, %.0f GB/s\n", where, t * 1e6 / kCopies,
+                bytes[0] * kCopies / t / 1e9);
+    t = seconds_per_run(vk_device, 10, [&] {
+      Array y = x;
+      for (int i = 0; i < kCopies; ++i) y = product(product(y, 1, i % copies), 2, i % copies);
+      return y;
+    });
+    std::printf("4-bit matvec chain 5632x2048 + 2048x5632, %s: %.2f us per dispatch, %.0f GB/s\n", where,
+                t * 1e6 / (2 * kCopies), (bytes[1] + bytes[2]) * kCopies / t / 1e9);
+  }
+  Array big = astype(Array(1.0f), Dtype::float16);
+  const int64_t elements = int64_t{48} << 20;  // under the 128 MiB a storage buffer may be on some devices
+  big = contiguous(broadcast_to(big, {elements}));
+  eval({big});
+  double t = seconds_per_run(vk_device, 10, [&] { return multiply(big, big); });
+  std::printf("elementwise 96 MiB float16 in, 96 MiB out: %.3f ms, %.0f GB/s\n", t * 1e3, 4.0 * elements / t / 1e9);
+}
+
 // Decode-step kernels at the TinyLlama shape (32 query heads, 4 KV heads, head dim 64,
 // hidden 2048), each as a chain of 100 dependent dispatches (host time / 100: the cost a
 // token pays per dispatch): attention through the split-key kernel and through the

@@ -12,7 +12,7 @@ namespace lamina::core::vulkan {
 
 namespace {
 
-constexpr size_t kBatches = 3;                          // recording + up to 2 in flight
+constexpr size_t kBatches = 6;  // recording + up to 5 in flight (generation runs 2 tokens ahead)
 constexpr uint32_t kDispatchesPerBatch = 384;           // submit early so the GPU starts
 constexpr VkDeviceSize kParamsBytes = VkDeviceSize{1} << 20;
 constexpr uint32_t kSetsPerPool = 512;
