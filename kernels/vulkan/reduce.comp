@@ -6,7 +6,10 @@
 // int / uint for integer and bool ones.
 // Specialisation constants: 0 workgroup size, 1 OP (sum, prod, max, min; with ARG argmax,
 // argmin), 2 PER_INVOCATION (1: each invocation reduces one output alone, for many short
-// reductions; 0: one workgroup per output).
+// reductions; 0: workgroups per output), 3 SPLITS (workgroups per output: with more than
+// one, each folds every SPLITS-th run of WG_SIZE elements, writes its partial (value bits
+// and index) to `partials` and counts itself in at `counters`; the last to arrive
+// combines the partials, stores the output and sets the count back to zero).
 // Variant defines: IN_T, OUT_T (unused with ARG: the output is uint32), ACC_KIND (0 float,
 // 1 int, 2 uint), ARG, SUBGROUPS (combine with subgroup arithmetic before shared memory).
 #version 450
@@ -23,6 +26,7 @@
 #include "workgroup.glsl"
 layout(constant_id = 1) const uint OP = 0u;
 layout(constant_id = 2) const uint PER_INVOCATION = 0u;
+layout(constant_id = 3) const uint SPLITS = 1u;  // at most WG_SIZE
 
 layout(std430, binding = 1) readonly buffer In { STORAGE(IN_T) src[]; };
 #if ARG
@@ -31,8 +35,13 @@ layout(std430, binding = 2) writeonly buffer Out { uint dst[]; };
 layout(std430, binding = 2) writeonly buffer Out { STORAGE(OUT_T) dst[]; };
 #endif
 
+layout(std430, binding = 3) coherent buffer Partials { uint partials[]; };  // [output][split][2]
+layout(std430, binding = 4) coherent buffer Counters { uint counters[]; };  // [output]
+
 #if ACC_KIND == 0
 #define ACC float
+#define ACC_BITS(v) floatBitsToUint(v)
+#define FROM_BITS(u) uintBitsToFloat(u)
 #define LOAD(i) LOAD_F(IN_T, src, i)
 #define IS_NAN(v) isnan(v)
 #define NAN_VALUE uintBitsToFloat(0x7fc00000u)
@@ -40,6 +49,8 @@ layout(std430, binding = 2) writeonly buffer Out { STORAGE(OUT_T) dst[]; };
 #define HIGHEST (1.0 / 0.0)
 #elif ACC_KIND == 1
 #define ACC int
+#define ACC_BITS(v) uint(v)
+#define FROM_BITS(u) int(u)
 #define LOAD(i) LOAD_I(IN_T, src, i)
 #define IS_NAN(v) false
 #define NAN_VALUE 0
@@ -47,6 +58,8 @@ layout(std430, binding = 2) writeonly buffer Out { STORAGE(OUT_T) dst[]; };
 #define HIGHEST 0x7fffffff
 #else
 #define ACC uint
+#define ACC_BITS(v) (v)
+#define FROM_BITS(u) (u)
 #define LOAD(i) uint(src[i])
 #define IS_NAN(v) false
 #define NAN_VALUE 0u
@@ -95,6 +108,7 @@ void accumulate(uint base, uint first, uint step, inout ACC acc, inout uint inde
 }
 
 shared ACC scratch[1024];
+shared bool last;  // this workgroup is the last of its output's SPLITS
 #if ARG
 shared uint scratch_index[1024];
 #endif
@@ -199,9 +213,33 @@ void main() {
     store(o, acc, index);
     return;
   }
-  uint o = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
+  uint wg = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
+  uint o = wg / SPLITS, split = wg % SPLITS, tid = gl_LocalInvocationID.x;
   if (o >= P[0]) return;  // the same for the whole workgroup
   strided_offsets(o, base);
-  accumulate(base[0], gl_LocalInvocationID.x, WG_SIZE, acc, index);
+  accumulate(base[0], split * WG_SIZE + tid, WG_SIZE * SPLITS, acc, index);
+  bool holder = workgroup_combine(acc, index);
+  if (SPLITS == 1u) {
+    if (holder) store(o, acc, index);
+    return;
+  }
+  uint at = 2u * (o * SPLITS + split);
+  if (holder) {
+    partials[at] = ACC_BITS(acc);
+    partials[at + 1u] = index;
+  }
+  memoryBarrierBuffer();
+  barrier();
+  if (tid == 0u) last = atomicAdd(counters[o], 1u) == SPLITS - 1u;
+  barrier();
+  if (!last) return;
+  memoryBarrierBuffer();
+  if (tid == 0u) counters[o] = 0u;  // ready for the next dispatch
+  acc = identity();
+  index = NO_INDEX;
+  if (tid < SPLITS) {
+    acc = FROM_BITS(partials[2u * (o * SPLITS + tid)]);
+    index = partials[2u * (o * SPLITS + tid) + 1u];
+  }
   if (workgroup_combine(acc, index)) store(o, acc, index);
 }

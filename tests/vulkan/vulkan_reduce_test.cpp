@@ -93,6 +93,15 @@ TEST(VulkanReduce, EmptyAxesAndNaN) {
   v[300 + 299] = NAN;             // row 1: NaN last
   v[300 + 5] = INFINITY;
   Array withnan(v, {2, 300});
+  // The same in rows long enough to be split over workgroups: a NaN in a later split than
+  // the largest value, a NaN in the last element, and a row without NaN.
+  std::vector<float> lv(3 * 20000, 0.25f);
+  lv[9000] = 7.0f;
+  lv[15001] = NAN;
+  lv[20000 + 19999] = NAN;
+  lv[20000 + 3] = 9.0f;
+  lv[40000 + 12345] = INFINITY;
+  Array long_nan(lv, {3, 20000});
   with_and_without_subgroups([&] {
     expect_gpu_matches_cpu(vk_device, [&] { return sum(empty, {1}); }, 0, 0);
     expect_gpu_matches_cpu(vk_device, [&] { return prod(empty, {1}); }, 0, 0);
@@ -104,6 +113,12 @@ TEST(VulkanReduce, EmptyAxesAndNaN) {
         expect_gpu_matches_cpu(vk_device, [&] { return argmax(astype(withnan, d), axis); }, 0, 0);
         expect_gpu_matches_cpu(vk_device, [&] { return argmin(astype(withnan, d), axis); }, 0, 0);
       }
+      for (auto f : {static_cast<Array (*)(const Array&, std::vector<int>, bool)>(max),
+                     static_cast<Array (*)(const Array&, std::vector<int>, bool)>(min)}) {
+        expect_gpu_matches_cpu(vk_device, [&] { return f(astype(long_nan, d), {1}, false); }, 0, 0);
+      }
+      expect_gpu_matches_cpu(vk_device, [&] { return argmax(astype(long_nan, d), 1); }, 0, 0);
+      expect_gpu_matches_cpu(vk_device, [&] { return argmin(astype(long_nan, d), 1); }, 0, 0);
     }
   });
 }
@@ -114,6 +129,9 @@ TEST(VulkanReduce, ArgMaxArgMinFirstIndexOnTies) {
   Array x = floor(random_array({6, 1001}, 8, -4.0f, 4.0f));
   Array logits = random_array({1, 32003}, 9, -10.0f, 10.0f);  // the greedy sampler's case
   Array cube = floor(random_array({5, 7, 300}, 10, -3.0f, 3.0f));
+  // Long rows of ties: each output is split over many workgroups, whose partials must also
+  // resolve to the first index.
+  Array long_ties = floor(random_array({2, 40000}, 11, -4.0f, 4.0f));
   with_and_without_subgroups([&] {
     for (Dtype d : {Dtype::float32, Dtype::float16, Dtype::bfloat16, Dtype::int32, Dtype::uint32}) {
       SCOPED_TRACE(dtype_name(d));
@@ -128,6 +146,9 @@ TEST(VulkanReduce, ArgMaxArgMinFirstIndexOnTies) {
         expect_gpu_matches_cpu(vk_device, [&] { return argmin(cd, axis); }, 0, 0);
       }
       expect_gpu_matches_cpu(vk_device, [&] { return argmax(astype(logits, d), -1); }, 0, 0);
+      Array ld = astype(d == Dtype::uint32 ? add(long_ties, Array(4.0f)) : long_ties, d);
+      expect_gpu_matches_cpu(vk_device, [&] { return argmax(ld, 1); }, 0, 0);
+      expect_gpu_matches_cpu(vk_device, [&] { return argmin(ld, 1, true); }, 0, 0);
     }
     Array b = greater(x, Array(2.0f));
     expect_gpu_matches_cpu(vk_device, [&] { return argmax(b, 1); }, 0, 0);

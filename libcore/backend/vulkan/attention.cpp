@@ -46,23 +46,6 @@ bool use_split(int64_t Lk) {
   return Lk >= kSplitMinKeys;
 }
 
-// The split kernel's per-row arrival counters: zero between dispatches (the last
-// workgroup of a row resets its count), so one buffer per device serves every dispatch;
-// binding it for writing orders the dispatches that share it.
-vulkan::BufferBinding split_counters(vulkan::Context& ctx, const Array& out, int64_t rows) {
-  static std::mutex mutex;
-  static std::map<int, Array> counters;
-  std::lock_guard<std::mutex> lock(mutex);
-  auto it = counters.find(ctx.index());
-  if (it == counters.end() || it->second.size() < rows) {
-    int64_t n = std::max<int64_t>(rows, 1024);
-    std::vector<uint32_t> zeros(static_cast<size_t>(n), 0);
-    Array a = Array::from_bytes(zeros.data(), {n}, Dtype::uint32);
-    a.set_device(out.device());
-    it = counters.insert_or_assign(ctx.index(), a).first;
-  }
-  return vulkan::bind_output(ctx, it->second);
-}
 }  // namespace
 
 LAMINA_VULKAN_KERNEL(ScaledDotProductAttention) {
@@ -142,7 +125,7 @@ LAMINA_VULKAN_KERNEL(ScaledDotProductAttention) {
     push_rope();
     Array partials = vulkan::scratch_array(ctx, out, {splits > 1 ? rows * splits * (Dv + 2) : 1}, Dtype::float32);
     auto bp = vulkan::bind_output(ctx, partials);
-    auto bc = split_counters(ctx, out, rows);
+    auto bc = vulkan::arrival_counters(ctx, out, rows);
     // HEAD_CAP (specialisation constant 1): the unrolled loads' length, at least D and Dv.
     const uint32_t head_cap = std::max(D, Dv) <= 64 ? 64 : std::max(D, Dv) <= 128 ? 128 : 256;
     const auto& pipeline =

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -96,6 +97,32 @@ MatvecTeams matvec_teams(const Context& ctx, bool subgroups, int64_t steps, int6
   while (t.rows > per_output && (outputs * per_output + teams * t.rows - 1) / (teams * t.rows) < 256) t.rows /= 2;
   t.wg_rows = teams * t.rows / per_output;
   return t;
+}
+
+BufferBinding arrival_counters(Context& ctx, const Array& out, int64_t n) {
+  struct Ring {
+    Array counters;
+    VkDeviceSize next = 0;  // bytes
+  };
+  static std::mutex mutex;
+  static std::map<int, Ring> rings;
+  std::lock_guard<std::mutex> lock(mutex);
+  const VkDeviceSize align = ctx.binding_alignment();
+  const VkDeviceSize bytes = (static_cast<VkDeviceSize>(std::max<int64_t>(n, 1)) * 4 + align - 1) / align * align;
+  Ring& ring = rings[ctx.index()];
+  if (!ring.counters.valid() || static_cast<VkDeviceSize>(ring.counters.nbytes()) < 16 * bytes) {
+    const int64_t slots = std::max<int64_t>(int64_t{1} << 16, static_cast<int64_t>(16 * bytes / 4));
+    std::vector<uint32_t> zeros(static_cast<size_t>(slots), 0);
+    ring.counters = Array::from_bytes(zeros.data(), {slots}, Dtype::uint32);
+    ring.counters.set_device(out.device());
+    ring.next = 0;
+  }
+  if (ring.next + bytes > static_cast<VkDeviceSize>(ring.counters.nbytes())) ring.next = 0;
+  BufferBinding b = bind_output(ctx, ring.counters);
+  b.offset += ring.next;
+  b.range = bytes;
+  ring.next += bytes;
+  return b;
 }
 
 uint32_t group_count(int64_t items, uint32_t local) {

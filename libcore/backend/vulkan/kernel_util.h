@@ -52,6 +52,12 @@ struct MatvecTeams {
 };
 MatvecTeams matvec_teams(const Context& ctx, bool subgroups, int64_t steps, int64_t outputs, bool gated = false,
                          uint32_t max_rows = 4);
+// Zeroed uint32 arrival counters, `n` of them, for a kernel whose workgroups split an
+// output and whose last workgroup to arrive (an atomic count) combines their partials and
+// sets the count back to zero (so a range is zero again once its dispatch has run): the
+// next range of a per-device ring each call, so that dispatches between the same barriers
+// do not share one (the hazard tracking would order them).
+BufferBinding arrival_counters(Context& ctx, const Array& out, int64_t n);
 // Groups of `size` items in workgroups of `local` (throws if over the dispatch limit).
 uint32_t group_count(int64_t items, uint32_t local);
 

@@ -1,13 +1,15 @@
 // Vulkan evaluation of Reduce and ArgReduce (kernels/vulkan/reduce.comp): the input is
 // split by strides into kept (outer) and reduced dims, no copy. Many short reductions run
 // one per invocation; the others one per workgroup, combined through subgroup arithmetic
-// where the device has it, else shared memory.
+// where the device has it, else shared memory; a few long ones (the sampler's argmax and
+// max over a vocabulary) over several workgroups each, the last to finish combining them.
 #include <algorithm>
 #include <optional>
 #include <string>
 
 #include "libcore/backend/vulkan/kernel_registry.h"
 #include "libcore/backend/vulkan/kernel_util.h"
+#include "libcore/backend/vulkan/scratch.h"
 #include "libcore/backend/vulkan/strided.h"
 #include "libcore/ops/reduce_primitives.h"
 
@@ -16,6 +18,9 @@ namespace lamina::core {
 namespace {
 
 constexpr uint32_t kLocal = 256;  // a power of two, at most 1024 (reduce.comp's scratch)
+// Workgroups per output for few long runs: one per 4 * kLocal elements, at most kMaxSplits.
+// (H200: an argmax over 32000 logits took 51 us in one workgroup, a dispatch floor is ~4.)
+constexpr int64_t kMaxSplitOutputs = 64, kMaxSplits = 64;
 
 // reduce.comp's variant for Reduce of `in` into `out` (dtype suffixes), if there is one.
 std::optional<std::string> reduce_variant(Dtype in, Dtype out) {
@@ -50,11 +55,22 @@ void launch(vulkan::Context& ctx, const std::string& shader, uint32_t op, const 
   // neighbouring elements).
   const bool unit_stride = inner_strides.empty() || inner_strides.back() == 1;
   const bool per_invocation = n_in <= 64 || (n_out >= 2048 && !unit_stride);
+  const int64_t splits =
+      !per_invocation && n_out <= kMaxSplitOutputs ? std::clamp<int64_t>(n_in / (4 * kLocal), 1, kMaxSplits) : 1;
+  // The partials and counters (unread, dst stands in for them, without splits).
+  vulkan::BufferBinding partials = dst, counters = dst;
+  Array held;
+  if (splits > 1) {
+    held = vulkan::scratch_array(ctx, out, {n_out * splits * 2}, Dtype::uint32);
+    partials = vulkan::bind_output(ctx, held);
+    counters = vulkan::arrival_counters(ctx, out, n_out);
+  }
   const std::string variant = shader + (vulkan::use_subgroups(ctx) ? "_sg" : "");
-  const auto& pipeline = ctx.pipelines().get(variant, 3, {kLocal, op, per_invocation ? 1u : 0u});
-  uint32_t groups = per_invocation ? vulkan::group_count(n_out, kLocal) : vulkan::group_count(n_out, 1);
+  const auto& pipeline =
+      ctx.pipelines().get(variant, 5, {kLocal, op, per_invocation ? 1u : 0u, static_cast<uint32_t>(splits)});
+  uint32_t groups = per_invocation ? vulkan::group_count(n_out, kLocal) : vulkan::group_count(n_out * splits, 1);
   uint32_t gx = std::min<uint32_t>(groups, 65535), gy = (groups + gx - 1) / gx;
-  ctx.stream().dispatch(pipeline, params, {src, dst}, gx, gy);
+  ctx.stream().dispatch(pipeline, params, {src, dst, partials, counters}, gx, gy);
 }
 
 }  // namespace
