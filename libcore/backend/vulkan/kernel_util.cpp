@@ -86,7 +86,7 @@ bool use_subgroups(const Context& ctx) {
 }
 
 MatvecTeams matvec_teams(const Context& ctx, bool subgroups, int64_t steps, int64_t outputs, bool gated,
-                         uint32_t max_rows) {
+                         uint32_t max_rows, int64_t min_workgroups) {
   MatvecTeams t;
   t.lanes = 1;
   while (t.lanes < 32 && t.lanes < steps) t.lanes *= 2;
@@ -94,7 +94,7 @@ MatvecTeams matvec_teams(const Context& ctx, bool subgroups, int64_t steps, int6
   if (subgroups) team = std::clamp<uint32_t>(ctx.info().subgroup_size, 1, kMatvecLocal);
   const uint32_t teams = kMatvecLocal / team, per_output = gated ? 2 : 1;
   t.rows = max_rows;
-  while (t.rows > per_output && (outputs * per_output + teams * t.rows - 1) / (teams * t.rows) < 256) t.rows /= 2;
+  while (t.rows > per_output && (outputs * per_output + teams * t.rows - 1) / (teams * t.rows) < min_workgroups) t.rows /= 2;
   t.wg_rows = teams * t.rows / per_output;
   return t;
 }

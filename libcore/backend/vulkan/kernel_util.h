@@ -41,7 +41,7 @@ std::optional<std::string> dtype_suffix(Dtype dtype);
 bool use_subgroups(const Context& ctx);
 // The team layout of the decode matvec kernels (matvec.comp, quantized_matvec.comp), whose
 // workgroups have kMatvecLocal invocations: a team takes `rows` outputs (max_rows, fewer
-// while that leaves under 256 workgroups), its `lanes` (a power of two up to 32, at most `steps`,
+// while that leaves under min_workgroups workgroups), its `lanes` (a power of two up to 32, at most `steps`,
 // the k-steps of a row) take consecutive steps; with subgroups a team is a subgroup, whose
 // size the shader reads (the device's is a hint). wg_rows: outputs per workgroup. Gated
 // (gated.glsl), `rows` counts a team's products, two per output (so at least 2): the same
@@ -51,7 +51,7 @@ struct MatvecTeams {
   uint32_t lanes = 32, rows = 4, wg_rows = 16;
 };
 MatvecTeams matvec_teams(const Context& ctx, bool subgroups, int64_t steps, int64_t outputs, bool gated = false,
-                         uint32_t max_rows = 4);
+                         uint32_t max_rows = 4, int64_t min_workgroups = 256);
 // Zeroed uint32 arrival counters, `n` of them, for a kernel whose workgroups split an
 // output and whose last workgroup to arrive (an atomic count) combines their partials and
 // sets the count back to zero (so a range is zero again once its dispatch has run): the

@@ -63,8 +63,12 @@ MatvecShape matvec_shape(const vulkan::Context& ctx, bool subgroups, int64_t N, 
   // Ungated, at most 2 outputs a team: on an H200 TinyLlama's 5632 x 2048 4-bit up
   // projection took 8.4 us in a chain of dependent matvecs with 2 (4 teams of 2 per
   // workgroup, 704 workgroups) against 8.9-9.0 with 4 or 1 (vulkan_speed_test
-  // DecodeMatvecChain); with 2048 outputs the 256-workgroup floor picks 2 either way.
-  vulkan::MatvecTeams t = vulkan::matvec_teams(ctx, subgroups, packs, N, gated, gated ? 4 : 2);
+  // DecodeMatvecChain). Fewer outputs a team until there are 1024 workgroups (so one
+  // output a team for TinyLlama's 2048-output projections, two products for its gated
+  // 5632): 4-bit generation 708-709 -> 720-727 tok/s on an H200 against a floor of 256
+  // (e2e_bench 16 + 256 tokens, three alternating rounds).
+  constexpr int64_t kMinWorkgroups = 1024;
+  vulkan::MatvecTeams t = vulkan::matvec_teams(ctx, subgroups, packs, N, gated, gated ? 4 : 2, kMinWorkgroups);
   s.lanes = t.lanes;
   s.rows = t.rows;
   s.wg_rows = t.wg_rows;
