@@ -210,13 +210,16 @@ void DispatchProfiler::after_dispatch(VkCommandBuffer cb) {
                             static_cast<uint32_t>(2 * shaders_.size() - 1));
 }
 
+bool DispatchProfiler::read_stamps(std::vector<uint64_t>& stamps) const {
+  return api().vkGetQueryPoolResults(ctx_.device(), pool_, 0, static_cast<uint32_t>(stamps.size()),
+                                     stamps.size() * sizeof(uint64_t), stamps.data(), sizeof(uint64_t),
+                                     VK_QUERY_RESULT_64_BIT) == VK_SUCCESS;
+}
+
 void DispatchProfiler::collect_levels() {
   if (levels_.empty()) return;
   std::vector<uint64_t> stamps(levels_.size() + 1);
-  VkResult r = api().vkGetQueryPoolResults(ctx_.device(), pool_, 0, static_cast<uint32_t>(stamps.size()),
-                                           stamps.size() * sizeof(uint64_t), stamps.data(), sizeof(uint64_t),
-                                           VK_QUERY_RESULT_64_BIT);
-  if (r != VK_SUCCESS) return;
+  if (!read_stamps(stamps)) return;
   const double period = ctx_.limits().timestampPeriod * 1e-9;  // seconds per tick
   Totals& t = totals();
   std::lock_guard<std::mutex> lock(t.mutex);
@@ -245,10 +248,7 @@ void DispatchProfiler::collect() {
   }
   if (shaders_.empty()) return;
   std::vector<uint64_t> stamps(2 * shaders_.size());
-  VkResult r = api().vkGetQueryPoolResults(ctx_.device(), pool_, 0, static_cast<uint32_t>(stamps.size()),
-                                           stamps.size() * sizeof(uint64_t), stamps.data(), sizeof(uint64_t),
-                                           VK_QUERY_RESULT_64_BIT);
-  if (r != VK_SUCCESS) return;
+  if (!read_stamps(stamps)) return;
   const double period = ctx_.limits().timestampPeriod * 1e-9;  // seconds per tick
   Totals& t = totals();
   std::lock_guard<std::mutex> lock(t.mutex);

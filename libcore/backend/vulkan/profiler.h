@@ -43,6 +43,8 @@ class DispatchProfiler {
 
  private:
   void collect_levels();
+  // The first stamps.size() timestamps of the pool; false if they cannot be read.
+  bool read_stamps(std::vector<uint64_t>& stamps) const;
 
   Context& ctx_;
   VkQueryPool pool_ = VK_NULL_HANDLE;
