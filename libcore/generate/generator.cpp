@@ -153,7 +153,10 @@ GenerateResult generate(models::Model& model, std::vector<nn::KVCache>& cache,
 
   auto gen_start = Clock::now();
   for (int i = 0; i < options.max_tokens; ++i) {
-    while (built < options.max_tokens && built <= i + ahead) {
+    // Before the first token is read, one step ahead at most: the first token (and the
+    // prompt's time) does not wait for a second graph.
+    const int depth = i == 0 ? std::min(ahead, 1) : ahead;
+    while (built < options.max_tokens && built <= i + depth) {
       Step next = forward_step(model, cache, sampler, pending.back().token, history);
       async_eval({next.token, next.peak});
       pending.push_back(std::move(next));
