@@ -19,7 +19,13 @@
 // offset; the shared-memory tree takes the sum of squares in one more slot); 10: GATED
 // (gated.glsl: the up weight's words, scales and biases at bindings 8-10, of the gate's
 // shapes and strides, their offsets the three parameters after the norm's; a team then
-// computes ROWS / 2 outputs silu(x @ W^T) * (x @ W_up^T)).
+// computes ROWS / 2 outputs silu(x @ W^T) * (x @ W_up^T)); 11: STORE (output n of the one
+// row at P[e + 16] + (n / inner) * outer_stride + (n % inner) * inner_stride, inner, inner
+// and outer strides the three parameters after it: a region of another array, a KV cache;
+// see SliceUpdate's folded product); 12: ROPE (rope_pair.glsl, with STORE: each team
+// computes the 2 outputs of one rotated pair of a head of `dims` outputs, rounds them to
+// OUT_T as the product would store them, rotates them at row 0 and stores them; its
+// parameters from P[e + 20], its freqs at binding 11).
 // The fixed-length loops carry [[unroll]]: unrolled, the codes' word and shift indices are
 // constants and a lane's packs stay in registers.
 // Variant defines: X_T, S_T (scales and biases), OUT_T, SUBGROUPS.
@@ -70,6 +76,11 @@ layout(std430, binding = 9) readonly buffer SUp { STORAGE(S_T) scales_up[]; };
 layout(std430, binding = 10) readonly buffer BUp { STORAGE(S_T) biases_up[]; };
 #define GATED_ID 10
 #include "gated.glsl"
+layout(constant_id = 11) const uint STORE = 0u;
+#define ROPE_ID 12
+#define ROPE_BINDING 11
+#define ROPE_PARAM (STRIDED_END + 20u)
+#include "rope_pair.glsl"
 #if !SUBGROUPS
 shared float partial[MAX_ROWS + 1u][256];  // WG_SIZE <= 256; slot ROWS: the sum of squares
 #endif
@@ -141,6 +152,36 @@ void load_pack(bool up, uint first, out uint words[8]) {
 // under the exponent of 2^23, minus 2^23 (exact).
 float code_float(uint code) { return uintBitsToFloat(code | 0x4b000000u) - 8388608.0; }
 
+// Output r of the team whose first is n0: n0 + r, or with ROPE the pair of team n0 / 2 (a
+// head's outputs (j, j + dims / 2), or (2j, 2j + 1) traditional).
+uint out_row(uint n0, uint r) {
+  if (ROPE == 0u) return n0 + r;
+  uint t = n0 / 2u, half_dims = rope_dims() / 2u;
+  bool traditional = rope_traditional();
+  uint a = traditional ? 2u * t : t / half_dims * rope_dims() + t % half_dims;
+  return r == 0u ? a : a + (traditional ? 1u : half_dims);
+}
+
+// The team's outputs from its reduced and scaled accumulators, stored (by one invocation).
+void store_outputs(uint m, uint n0, float acc[MAX_ROWS]) {
+  uint e = STRIDED_END, N = P[e];
+  float v[MAX_ROWS];
+  // (Outputs past N read the addend of row N - 1 and are dropped below.)
+  [[unroll]] for (uint r = 0u; r < OUTS; ++r) v[r] = plus_addend(team_output(acc, r), m * N + min(out_row(n0, r), N - 1u));
+  if (ROPE != 0u) {
+    vec2 rotated = rope_pair(ROUND_F(OUT_T, v[0]), ROUND_F(OUT_T, v[1]), n0 / 2u % (rope_dims() / 2u), 0u);
+    v[0] = rotated.x;
+    v[1] = rotated.y;
+  }
+  for (uint r = 0u; r < OUTS; ++r) {
+    uint n = out_row(n0, r);
+    if (n0 + r >= N) break;
+    uint inner = P[e + 17u];
+    uint i = STORE == 0u ? m * N + n : P[e + 16u] + n / inner * P[e + 19u] + n % inner * P[e + 18u];
+    STORE_F(OUT_T, dst, i, v[r]);
+  }
+}
+
 // This lane's share of outputs n0 .. n0 + OUTS - 1 (of both weights with GATED; rows past
 // N read row N - 1 and are dropped by the caller): packs lane, lane + lanes, ... of k,
 // UNROLL of them loaded before any is used (more memory in flight); with NORM also the
@@ -162,7 +203,7 @@ void team_rows(uint n0, uint lane, uint lanes, uint x_first, out float acc[MAX_R
     [[unroll]] for (uint u = 0u; u < UNROLL; ++u) {
       uint p = min(p0 + u * lanes, packs - 1u), g = p * 32u / GROUP_SIZE;
       [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
-        uint n = min(n0 + r % OUTS, N - 1u), si = n * s_row + g * s_group, bi = n * b_row + g * b_group;
+        uint n = min(out_row(n0, r % OUTS), N - 1u), si = n * s_row + g * s_group, bi = n * b_row + g * b_group;
         bool up = up_row(r);
         load_pack(up, (up ? w_up : w_off) + n * row_words + p * BITS, words[u][r]);
         scale[u][r] = up ? LOAD_F(S_T, scales_up, s_up + si) : LOAD_F(S_T, scales, s_off + si);
@@ -199,10 +240,7 @@ void main() {
     team_rows(n0, gl_SubgroupInvocationID, gl_SubgroupSize, row_off[0], acc, sum_sq);
     float scale = norm_scale(NORM != 0u ? subgroupAdd(sum_sq) : 0.0, K);
     for (uint r = 0u; r < ROWS; ++r) acc[r] = subgroupAdd(acc[r]) * scale;
-    for (uint r = 0u; r < OUTS; ++r) {
-      uint i = m * N + n0 + r;
-      if (subgroupElect() && n0 + r < N) STORE_F(OUT_T, dst, i, plus_addend(team_output(acc, r), i));
-    }
+    if (subgroupElect()) store_outputs(m, n0, acc);
   }
 #else
   uint tid = gl_LocalInvocationID.x, lane = tid % LANES;
@@ -220,10 +258,7 @@ void main() {
   if (lane == 0u) {
     float scale = norm_scale(partial[ROWS][tid], K);
     for (uint r = 0u; r < ROWS; ++r) acc[r] = partial[r][tid] * scale;
-    for (uint r = 0u; r < OUTS; ++r) {
-      uint i = m * N + n0 + r;
-      if (n0 + r < N) STORE_F(OUT_T, dst, i, plus_addend(team_output(acc, r), i));
-    }
+    store_outputs(m, n0, acc);
   }
 #endif
 }

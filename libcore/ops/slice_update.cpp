@@ -6,10 +6,12 @@
 
 #include "libcore/ops/creation.h"
 #include "libcore/ops/elementwise.h"
+#include "libcore/ops/matmul_primitive.h"
 #include "libcore/ops/reduce.h"
 #include "libcore/ops/slice_update_primitive.h"
 #include "libcore/ops/view_primitives.h"
 #include "libcore/ops/views.h"
+#include "quant/quantized_primitives.h"
 
 namespace lamina::core {
 
@@ -33,41 +35,108 @@ Array slice_update(const Array& dst, const Array& update, Shape start, Shape sto
   // update = rope(x) not evaluated yet and written as it is (no cast, no broadcast): the
   // kernel rotates x's rows into the region, one dispatch instead of two (the rope's node
   // stays for any other user). Same values: the rope's kernel computes them either way.
-  if (upd.id() == update.id() && !update.is_evaluated()) {
-    if (auto rope = std::dynamic_pointer_cast<Rope>(update.primitive())) {
+  std::shared_ptr<Rope> rope;
+  if (upd.id() == update.id() && !update.is_evaluated()) rope = std::dynamic_pointer_cast<Rope>(update.primitive());
+  // The update (or the rope's x) a pending one-row product: its kernel writes the region.
+  const bool rope_folds = rope && !rope->params().inverse && !rope->params().has_offset_array &&
+                          rope->params().dims == region.back() && nd >= 2 && region[nd - 2] == 1;
+  if (upd.id() == update.id() && (!rope || rope_folds)) {
+    if (auto product = fold_product(rope ? update.inputs()[0] : update, dst.dtype())) {
       std::vector<Array> inputs{dst};
-      inputs.insert(inputs.end(), update.inputs().begin(), update.inputs().end());
-      return Array(dst.shape(), dst.dtype(), std::make_shared<SliceUpdate>(start, step, std::move(rope)),
+      inputs.insert(inputs.end(), product->inputs().begin(), product->inputs().end());
+      if (rope) inputs.insert(inputs.end(), update.inputs().begin() + 1, update.inputs().end());
+      return Array(dst.shape(), dst.dtype(),
+                   std::make_shared<SliceUpdate>(start, step, std::move(rope), product->primitive(),
+                                                 static_cast<int>(product->inputs().size()), product->shape(), region),
                    std::move(inputs));
     }
+  }
+  if (rope) {
+    std::vector<Array> inputs{dst};
+    inputs.insert(inputs.end(), update.inputs().begin(), update.inputs().end());
+    return Array(dst.shape(), dst.dtype(), std::make_shared<SliceUpdate>(start, step, std::move(rope)),
+                 std::move(inputs));
   }
   return Array(dst.shape(), dst.dtype(), std::make_shared<SliceUpdate>(start, step), {dst, upd});
 }
 
+std::optional<Array> fold_product(Array source, Dtype t) {
+  // Views that keep the row-major order: reshapes, and transposes that move only axes of
+  // size 1.
+  while (!source.is_evaluated()) {
+    if (std::dynamic_pointer_cast<Reshape>(source.primitive())) {
+      source = source.inputs()[0];
+    } else if (auto tr = std::dynamic_pointer_cast<Transpose>(source.primitive())) {
+      const Shape& in = source.inputs()[0].shape();
+      int last = -1;
+      for (int axis : tr->axes()) {
+        if (in[axis] == 1) continue;
+        if (axis < last) return std::nullopt;
+        last = axis;
+      }
+      source = source.inputs()[0];
+    } else {
+      break;
+    }
+  }
+  if (source.is_evaluated() || source.dtype() != t || source.ndim() < 1 || source.size() != source.shape(-1)) {
+    return std::nullopt;
+  }
+  const Primitive* p = source.primitive().get();
+  const auto* m = dynamic_cast<const Matmul*>(p);
+  const auto* q = dynamic_cast<const QuantizedMatmul*>(p);
+  if ((m && !m->gated()) || (q && !q->gated())) return source;
+  return std::nullopt;
+}
+
+Array SliceUpdate::source_now(const std::vector<Array>& inputs, const Device& device) const {
+  if (!product_) return inputs[1];
+  Array y(product_shape_, inputs[0].dtype(), nullptr, {});
+  y.set_device(device);
+  eval_primitive(*product_, product_inputs(inputs), y);
+  Array x = Array::from_buffer(y.buffer(), y.offset(), region_, row_major_strides(region_), y.dtype());
+  x.set_device(device);
+  return x;
+}
+
 void SliceUpdate::print(std::ostream& os) const {
   os << "SliceUpdate";
-  if (rope_) {
+  if (rope_ || product_) {
     os << "(";
-    rope_->print(os);
+    if (rope_) rope_->print(os);
+    if (rope_ && product_) os << ", ";
+    if (product_) product_->print(os);
     os << ")";
   }
 }
 
 std::vector<Array> SliceUpdate::vjp(const std::vector<Array>& inputs, const Array& g,
                                     const std::vector<int>& argnums, const Array&) {
-  const Array& upd = inputs[1];  // with a rope: its x, of the region's shape too
+  const Shape region = this->region(inputs);
   Shape stop(start_.size());
-  for (size_t i = 0; i < start_.size(); ++i) stop[i] = start_[i] + upd.shape()[i] * step_[i];
+  for (size_t i = 0; i < start_.size(); ++i) stop[i] = start_[i] + region[i] * step_[i];
+  const int first_rope = 1 + (product_ ? product_inputs_ : 1);  // the rope's freqs / offset
   std::vector<Array> out;
   for (int k : argnums) {
     if (k == 0) {
-      out.push_back(slice_update(g, zeros_like(upd), start_, stop, step_));
-    } else if (!rope_) {
-      out.push_back(slice(g, start_, stop, step_));
-    } else {
-      // The rope's own vjp, its inputs numbered from 0.
-      out.push_back(rope_->vjp(rope_inputs(inputs), slice(g, start_, stop, step_), {k - 1}, Array())[0]);
+      out.push_back(slice_update(g, zeros(region, g.dtype()), start_, stop, step_));
+      continue;
     }
+    Array d = slice(g, start_, stop, step_);
+    if (rope_) {
+      // The rope's own vjp, its inputs numbered from 0 (x first).
+      const Array x = product_ ? reshape(Array(product_shape_, inputs[0].dtype(), product_, product_inputs(inputs)),
+                                         region)
+                               : inputs[1];
+      const int rk = k >= first_rope ? k - first_rope + 1 : 0;
+      d = rope_->vjp(rope_inputs(inputs, x), d, {rk}, Array())[0];
+      if (rk != 0) {
+        out.push_back(d);
+        continue;
+      }
+    }
+    if (product_) d = product_->vjp(product_inputs(inputs), reshape(d, product_shape_), {k - 1}, Array())[0];
+    out.push_back(d);
   }
   return out;
 }

@@ -18,6 +18,8 @@ class Transpose : public Primitive {
   LAMINA_PRIMITIVE(Transpose)
   LAMINA_VJP
   void print(std::ostream& os) const override;
+  // Output axis i is input axis axes()[i].
+  const std::vector<int>& axes() const { return axes_; }
 
  private:
   std::vector<int> axes_;

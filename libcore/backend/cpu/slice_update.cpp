@@ -1,4 +1,5 @@
-// CPU SliceUpdate: take over (or copy) the destination, then write the region.
+// CPU SliceUpdate: take over (or copy) the destination, then write the region (with a folded
+// product or rope, computed first).
 #include "libcore/backend/cpu/cpu_util.h"
 #include "libcore/ops/slice_update_primitive.h"
 
@@ -6,10 +7,11 @@ namespace lamina::core {
 
 void SliceUpdate::eval_cpu(const std::vector<Array>& inputs, Array& out) {
   const Array& dst = inputs[0];
-  Array upd = inputs[1];
+  // A folded product first (its kernel into a temporary), then the rope's kernel, then
+  // the copy below.
+  Array upd = source_now(inputs, Device::cpu());
   if (rope_) {
-    // The rotated rows first (the rope's kernel), then the copy below.
-    const std::vector<Array> rope_in = rope_inputs(inputs);
+    const std::vector<Array> rope_in = rope_inputs(inputs, upd);
     upd = Array(upd.shape(), upd.dtype(), rope_, rope_in);
     rope_->eval_cpu(rope_in, upd);
   }

@@ -2,6 +2,7 @@
 // Concatenate and SliceUpdate (strided copies into regions of the output).
 #include "libcore/backend/vulkan/kernel_registry.h"
 #include "libcore/backend/vulkan/kernel_util.h"
+#include "libcore/backend/vulkan/matvec_into.h"
 #include "libcore/backend/vulkan/rope.h"
 #include "libcore/backend/vulkan/scratch.h"
 #include "libcore/backend/vulkan/strided.h"
@@ -57,12 +58,15 @@ LAMINA_VULKAN_KERNEL(Concatenate) {
 
 LAMINA_VULKAN_KERNEL(SliceUpdate) {
   const Array& dst = inputs[0];
-  const Array& update = inputs[1];  // with a rope: its x
   const auto& rope = p.rope();
-  const std::vector<Array> rope_inputs = rope ? SliceUpdate::rope_inputs(inputs) : std::vector<Array>();
+  const auto& product = p.product();
+  const Shape region_shape = p.region(inputs);
+  // The update's dtype: the product's (its output is out's dtype) or the input's.
+  const Dtype update_dtype = product ? out.dtype() : inputs[1].dtype();
   auto t = vulkan::dtype_suffix(out.dtype());
-  if (!t || update.dtype() != out.dtype() || dst.dtype() != out.dtype() ||
-      (rope && !vulkan::rope_supported(rope->params(), rope_inputs))) {
+  if (!t || update_dtype != out.dtype() || dst.dtype() != out.dtype() ||
+      (rope && !vulkan::rope_supported(rope->params(),
+                                       p.rope_inputs(inputs, Array(region_shape, update_dtype, nullptr, {}))))) {
     return vulkan::run_on_cpu(p, inputs, out);
   }
   auto& ctx = vulkan::context_of(out);
@@ -76,11 +80,23 @@ LAMINA_VULKAN_KERNEL(SliceUpdate) {
     offset += p.start()[d] * out.strides()[d];
     strides[d] = out.strides()[d] * p.step()[d];
   }
+  Array region = Array::from_buffer(out.buffer(), static_cast<size_t>(offset) * out.itemsize(), region_shape,
+                                    strides, out.dtype());
+  region.set_device(out.device());
+  if (product) {
+    // The product's matvec writes (and rotates) the rows into the region itself.
+    const std::vector<Array> extra = rope ? p.rope_inputs(inputs, region) : std::vector<Array>();
+    const Array* freqs = rope && rope->params().has_freqs ? &extra[1] : nullptr;
+    if (vulkan::record_matvec_into(ctx, *product, p.product_inputs(inputs), region, rope ? &rope->params() : nullptr,
+                                   freqs)) {
+      return;
+    }
+  }
+  // Else the update (the product evaluated into a temporary first), rotated into the region
+  // or copied.
+  const Array update = p.source_now(inputs, out.device());
   if (rope) {
-    // The rotated rows go straight into the region.
-    const Array region = Array::from_buffer(out.buffer(), static_cast<size_t>(offset) * out.itemsize(),
-                                            update.shape(), strides, out.dtype());
-    vulkan::record_rope(ctx, rope->params(), rope_inputs, region);
+    vulkan::record_rope(ctx, rope->params(), p.rope_inputs(inputs, update), region);
     return;
   }
   vulkan::strided_copy_into(ctx, update, out, strides, offset);
