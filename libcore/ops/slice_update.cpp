@@ -6,7 +6,6 @@
 
 #include "libcore/ops/creation.h"
 #include "libcore/ops/elementwise.h"
-#include "libcore/ops/matmul_primitive.h"
 #include "libcore/ops/reduce.h"
 #include "libcore/ops/slice_update_primitive.h"
 #include "libcore/ops/view_primitives.h"
@@ -82,10 +81,8 @@ std::optional<Array> fold_product(Array source, Dtype t) {
   if (source.is_evaluated() || source.dtype() != t || source.ndim() < 1 || source.size() != source.shape(-1)) {
     return std::nullopt;
   }
-  const Primitive* p = source.primitive().get();
-  const auto* m = dynamic_cast<const Matmul*>(p);
-  const auto* q = dynamic_cast<const QuantizedMatmul*>(p);
-  if ((m && !m->gated()) || (q && !q->gated())) return source;
+  const auto* q = dynamic_cast<const QuantizedMatmul*>(source.primitive().get());
+  if (q && q->transpose() && !q->gated()) return source;
   return std::nullopt;
 }
 

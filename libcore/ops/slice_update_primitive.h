@@ -70,7 +70,11 @@ class SliceUpdate : public Primitive {
 
 // The pending product whose output `source` is, or nothing: source a view of it that
 // keeps the row-major order (reshapes, transposes of axes of size 1), the product a
-// Matmul or QuantizedMatmul (not gated) of one output row and dtype t, not evaluated yet.
+// QuantizedMatmul with a transposed weight (a quantized Linear), not gated, of one output
+// row and dtype t, not evaluated yet. Float products are left alone: the GPU's float
+// matvec has no region store, and evaluating the product first inside the SliceUpdate
+// put a barrier between it and the write in the same level (float16 generation on an
+// H200 594 -> 525 tok/s when they folded).
 std::optional<Array> fold_product(Array source, Dtype t);
 
 }  // namespace lamina::core

@@ -1,10 +1,10 @@
 // The KV-cache write of a decode step folded into its projection (fold_product,
 // slice_update_primitive.h): slice_update(cache, [rope](split_heads(x @ W^T))) of a pending
-// one-row product (Matmul or QuantizedMatmul, with or without a folded norm) builds one
-// SliceUpdate taking the product's inputs in the update's place; views that reorder the
-// product's elements, two rows, casts, evaluated products, gated products, offset arrays
-// and partial ropes do not fold. Values equal the unfused ops' (the product evaluated
-// first) exactly on the CPU, and so do the vjps for x, the weight and the cache.
+// one-row quantized product (with or without a folded norm) builds one SliceUpdate taking
+// the product's inputs in the update's place; views that reorder the product's elements,
+// two rows, casts, evaluated, gated, float or untransposed products, offset arrays and
+// partial ropes do not fold. Values equal the unfused ops' (the product evaluated first)
+// exactly on the CPU, and so do the vjps for x and the cache.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -45,7 +45,7 @@ Array split_heads(const Array& p, int64_t head_dim) {
 // freqs) and the folded norm.
 struct Case {
   Dtype dtype;
-  int bits;  // 0: a float Matmul
+  int bits;  // 0: a float Matmul (which does not fold)
   std::string rope;  // "", "split", "traditional" or "freqs"
   bool norm;
   int64_t head_dim = 64;
@@ -87,7 +87,7 @@ struct Case {
 std::vector<Case> cases() {
   std::vector<Case> all;
   for (Dtype dtype : {Dtype::float32, Dtype::float16, Dtype::bfloat16}) {
-    for (int bits : {0, 4, 8}) {
+    for (int bits : {4, 8}) {
       for (const char* rope : {"", "split", "traditional"}) {
         for (bool norm : {false, true}) all.push_back(Case{dtype, bits, rope, norm});
       }
@@ -127,12 +127,12 @@ TEST(KvWriteFold, FoldsAPendingOneRowProduct) {
   EXPECT_EQ(update_of(y).product_shape(), (Shape{1, 1, kHeads * 64}));
   EXPECT_EQ(update_of(y).region(y.inputs()), (Shape{1, kHeads, 1, 64}));
 
-  // The v projection: no rope, a float product.
-  const Case v{Dtype::float16, 0, "", false};
+  // The v projection: no rope, no norm.
+  const Case v{Dtype::float16, 8, "", false};
   Array yv = v.write(v.cache(), v.x(), v.weight(), Array());
   ASSERT_TRUE(folds_product(yv));
-  EXPECT_EQ(node_name(yv), "SliceUpdate(Matmul)");
-  EXPECT_EQ(yv.inputs().size(), 3u);
+  EXPECT_EQ(node_name(yv), "SliceUpdate(QuantizedMatmul(group_size=64, bits=8, transpose))");
+  EXPECT_EQ(yv.inputs().size(), 5u);
 }
 
 TEST(KvWriteFold, NoFoldOtherwise) {
@@ -152,6 +152,12 @@ TEST(KvWriteFold, NoFoldOtherwise) {
   Array cache_t = random_array({1, 64, kCapacity, kHeads}, 5);
   Array reordered = transpose(reshape(pending, {1, 1, kHeads, 64}), {0, 3, 1, 2});
   EXPECT_TRUE(no_fold(slice_update(cache_t, reordered, {0, 0, 2, 0}, {1, 64, 3, kHeads})));
+  // A float product; an untransposed quantized one.
+  const Case f{Dtype::float32, 0, "", false};
+  EXPECT_TRUE(no_fold(f.write(cache, f.x(), w, Array())));
+  auto qw = quantize(transpose(w), 64, 4);
+  Array untransposed = quantized_matmul(c.x(), qw.weight, qw.scales, qw.biases, false, 64, 4);
+  EXPECT_TRUE(no_fold(slice_update(cache, split_heads(untransposed, 64), region(1).first, region(1).second)));
   // Cast to the cache's dtype first.
   Array half_cache = astype(cache, Dtype::float16);
   Array y_cast = slice_update(half_cache, split_heads(pending, 64), region(1).first, region(1).second);
@@ -159,7 +165,8 @@ TEST(KvWriteFold, NoFoldOtherwise) {
   EXPECT_TRUE(no_fold(y_cast));
   // A gated product (the MLP's).
   Array x = c.x();
-  Array gated = swiglu(matmul(x, transpose(w)), matmul(x, transpose(c.weight() * Array(2.0f))));
+  Array gated = swiglu(c.product(x, w, Array()), c.product(x, w * Array(2.0f), Array()));
+  ASSERT_NE(node_name(gated).find("swiglu"), std::string::npos) << node_name(gated);
   EXPECT_TRUE(no_fold(slice_update(cache, split_heads(gated, 64), region(1).first, region(1).second)));
   // Ropes that cannot go into the product's store: part of the head dim, an offset array,
   // the inverse rotation, positions along axis -2 (the heads, without the transpose).
@@ -195,31 +202,29 @@ TEST(KvWriteFold, ValuesEqualTheUnfusedOps) {
 }
 
 TEST(KvWriteFold, VjpEqualsTheUnfusedOps) {
-  const Case vjp_cases[] = {{Dtype::float32, 0, "split", true},
-                            {Dtype::float32, 0, "", false},
+  const Case vjp_cases[] = {{Dtype::float32, 4, "split", true},
+                            {Dtype::float32, 8, "", false},
                             {Dtype::float32, 4, "traditional", false},
-                            {Dtype::float16, 0, "freqs", false},
+                            {Dtype::float16, 4, "freqs", false},
                             {Dtype::float32, 8, "", true}};
   for (const Case& c : vjp_cases) {
     SCOPED_TRACE(c.name());
     const Array cotangent = astype(random_array({1, kHeads, kCapacity, c.head_dim}, 7), c.dtype);
-    // The vjps w.r.t. the cache, x and (float products) the weight of the fused graph and
-    // of the unfused one.
+    // The vjps w.r.t. the cache and x of the fused graph and of the unfused one.
     auto run = [&](bool fold) {
       auto fun = [&](const std::vector<Array>& args) {
-        Array w = c.bits ? c.weight() : args[2];
-        Array p = c.product(args[1], w, c.norm_weight());
+        Array p = c.product(args[1], c.weight(), c.norm_weight());
         Array source = c.rotate(split_heads(p, c.head_dim));
         Array y = slice_update(args[0], source, {0, 0, kPosition, 0}, {1, kHeads, kPosition + 1, c.head_dim});
         EXPECT_TRUE(folds_product(y));
         return std::vector<Array>{fold ? y : unfold(y, c.rope.empty() ? source : source.inputs()[0])};
       };
-      return vjp(fun, {c.cache(), c.x(), c.weight()}, {cotangent});
+      return vjp(fun, {c.cache(), c.x()}, {cotangent});
     };
     auto [fused_out, fused_grads] = run(true);
     auto [unfused_out, unfused_grads] = run(false);
     expect_arrays_close(fused_out[0], unfused_out[0], 0.0, 0.0);
-    for (size_t i = 0; i < (c.bits ? 2u : 3u); ++i) {
+    for (size_t i = 0; i < 2; ++i) {
       SCOPED_TRACE("argument " + std::to_string(i));
       expect_arrays_close(fused_grads[i], unfused_grads[i], 0.0, 0.0);
     }

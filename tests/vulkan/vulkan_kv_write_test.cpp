@@ -2,9 +2,8 @@
 // on the GPU against the CPU: the quantized matvec storing its one row straight into the
 // cache's region (every bit width; no rope, half-split and traditional pairs, freqs; a
 // folded norm; head dims 40, 64 and 128; float32, float16 and bfloat16; with and without
-// subgroups), a cache copied rather than updated in place (still referenced), and float
-// products (the product into a temporary, then the rope or copy kernel). The CPU's values
-// are the unfused ops' (tests/ops/kv_write_fold_test.cpp).
+// subgroups) and a cache copied rather than updated in place (still referenced). The CPU's
+// values are the unfused ops' (tests/ops/kv_write_fold_test.cpp).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -24,13 +23,13 @@ constexpr int64_t kK = 256, kHeads = 4, kCapacity = 12, kPosition = 7;
 
 struct Write {
   Dtype dtype;
-  int bits;          // 0: a float product
+  int bits;
   std::string rope;  // "", "split", "traditional" or "freqs"
   bool norm = false;
   int64_t head_dim = 64;
 
   std::string name() const {
-    return std::string(dtype_name(dtype)) + (bits ? " " + std::to_string(bits) + "-bit" : " float") +
+    return std::string(dtype_name(dtype)) + " " + std::to_string(bits) + "-bit" +
            (rope.empty() ? "" : " rope " + rope) + (norm ? " norm" : "") + " D=" + std::to_string(head_dim);
   }
   // The cache [1, H, capacity, D] with row kPosition written from x's projection (split into
@@ -42,11 +41,8 @@ struct Write {
     Array x = c(random_array({1, 1, kK}, 1, -2.0f, 2.0f));
     Array w = c(random_array({N, kK}, 2, -0.3f, 0.3f));
     Array a = norm ? fast::rms_norm(x, c(random_array({kK}, 3, 0.5f, 1.5f)), 1e-5f) : x;
-    Array p = matmul(a, transpose(w));
-    if (bits) {
-      auto q = quantize(w, 64, bits);
-      p = quantized_matmul(a, q.weight, q.scales, q.biases, true, 64, bits);
-    }
+    auto q = quantize(w, 64, bits);
+    Array p = quantized_matmul(a, q.weight, q.scales, q.biases, true, 64, bits);
     Array k = transpose(reshape(p, {1, 1, kHeads, head_dim}), {0, 2, 1, 3});
     const int dims = static_cast<int>(head_dim);
     if (rope == "split" || rope == "traditional") {
@@ -85,14 +81,6 @@ TEST(VulkanKvWrite, QuantizedMatvecWritesTheCache) {
     }
     expect_write(vk_device, Write{Dtype::float16, 4, "split", true}, true);
   });
-}
-
-TEST(VulkanKvWrite, FloatProductWritesTheCache) {
-  LAMINA_REQUIRE_VULKAN();
-  for (Dtype dtype : {Dtype::float32, Dtype::float16, Dtype::bfloat16}) {
-    for (const char* rope : {"", "split", "freqs"}) expect_write(vk_device, Write{dtype, 0, rope, true});
-  }
-  expect_write(vk_device, Write{Dtype::float16, 0, "traditional", false, 40}, true);
 }
 
 }  // namespace
