@@ -16,7 +16,7 @@ namespace lamina::core::vulkan {
 // flat index n (a view of a GPU buffer of the product's dtype, at most two axes longer
 // than 1), rotated by `rope` first when given (its dims the region's last axis; `freqs`
 // its freqs, float32, or null): a team of the matvec computes both outputs of a pair.
-// False, with nothing recorded, when no matvec kernel takes it (the caller evaluates the
+// False, with no matvec recorded, when no matvec kernel takes it (the caller evaluates the
 // product into a temporary instead). Today: QuantizedMatmul with a transposed weight, not
 // gated.
 bool record_matvec_into(Context& ctx, const Primitive& product, const std::vector<Array>& inputs, const Array& region,

@@ -131,7 +131,8 @@ bool gated_matvec_supported(const std::vector<Array>& inputs) {
 
 // Records the matvec of p (at most kMatvecRows rows of x, transposed weight) with N
 // outputs a row of dtype out_dtype, stored as `store` says (`out`, allocated, without a
-// region). False when an operand has no copy variant (nothing recorded).
+// region). False when the addend or the norm's weight has no copy variant (at most a copy
+// of the other recorded, never the matvec).
 bool record_matvec(vulkan::Context& ctx, const QuantizedMatmul& p, const std::vector<Array>& inputs, const Array& out,
                    int64_t N, Dtype out_dtype, const MatvecStore& store) {
   const Array& x = inputs[0];
